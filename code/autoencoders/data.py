@@ -1,0 +1,90 @@
+"""The data sets the chapters share; nothing is downloaded at run time.
+
+``load_mnist`` reads the 5,000 MNIST digits shipped in ``data/mnist_5k.npz`` (4,000 train,
+1,000 test, stratified), after checking the file's SHA-256. ``load_digits_8x8`` gives
+scikit-learn's 1,797 8x8 digits for the smallest examples.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+
+#: SHA-256 of every file in ``data/``; data/README.md lists the same values.
+CHECKSUMS = {
+    "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
+}
+
+#: How to restore each file, quoted in the error when it is missing or altered.
+RESTORE = {
+    "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
+}
+
+
+class DataFileError(RuntimeError):
+    """A data file is missing or its content is not the one the notes were written for."""
+
+
+def data_path(name: str, data_dir: Path | None = None) -> Path:
+    """Return the path of a shipped data file after verifying its SHA-256.
+
+    Raises
+    ------
+    DataFileError
+        If the file is missing or its checksum differs; the message names the file and says
+        how to restore it.
+    """
+    if name not in CHECKSUMS:
+        raise DataFileError(f"unknown data file {name!r}; known files: {sorted(CHECKSUMS)}")
+    path = (data_dir or DATA_DIR) / name
+    if not path.is_file():
+        raise DataFileError(f"data file {path} is missing. Restore it with: {RESTORE[name]}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != CHECKSUMS[name]:
+        raise DataFileError(
+            f"data file {path} has SHA-256 {digest}, expected {CHECKSUMS[name]}: it was altered "
+            f"or truncated. Restore it with: {RESTORE[name]}"
+        )
+    return path
+
+
+def load_mnist(split: str = "train", data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Load MNIST digits as uint8 images of shape (n, 28, 28) and uint8 labels of shape (n,).
+
+    Parameters
+    ----------
+    split : {"train", "test"}
+        4,000 training or 1,000 test digits (a fixed, stratified split).
+    data_dir : Path, optional
+        Folder holding ``mnist_5k.npz``; defaults to the repository's ``data/``.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    with np.load(data_path("mnist_5k.npz", data_dir)) as archive:
+        return archive[f"x_{split}"], archive[f"y_{split}"]
+
+
+def mnist_tensors(split: str = "train", data_dir: Path | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """MNIST as torch tensors: float32 images in [0, 1] of shape (n, 1, 28, 28), int64 labels."""
+    images, labels = load_mnist(split, data_dir)
+    x = torch.from_numpy(images).float().div_(255.0).unsqueeze(1)
+    return x, torch.from_numpy(labels).long()
+
+
+def mnist_matrix(split: str = "train", data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """MNIST as a data matrix X of shape (n, 784), float64 in [0, 1], one digit per row."""
+    images, labels = load_mnist(split, data_dir)
+    return images.reshape(len(images), -1).astype(np.float64) / 255.0, labels
+
+
+def load_digits_8x8() -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 1,797 8x8 digits: X of shape (1797, 64) in [0, 1] and labels (1797,)."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    return digits.data / 16.0, digits.target

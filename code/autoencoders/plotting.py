@@ -1,0 +1,112 @@
+"""Figures in one shared style: image grids, loss curves and 2-D latent scatters."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+STYLE = {
+    "figure.dpi": 110,
+    "savefig.dpi": 110,
+    "figure.facecolor": "white",  # readable on the book's light and dark themes alike
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "legend.frameon": False,
+    "image.cmap": "gray",
+}
+
+
+def use_style() -> None:
+    """Apply the book's matplotlib style (every chapter calls it once, via its first cell)."""
+    mpl.rcParams.update(STYLE)
+
+
+def _as_images(images: np.ndarray) -> np.ndarray:
+    """(n, d) rows, (n, 1, h, w) tensors or (n, h, w[, 3]) arrays -> (n, h, w[, 3]) numpy."""
+    if hasattr(images, "detach"):
+        images = images.detach().cpu().numpy()
+    images = np.asarray(images)
+    if images.ndim == 2:  # rows of a data matrix: square grey images
+        side = int(round(np.sqrt(images.shape[1])))
+        if side * side != images.shape[1]:
+            raise ValueError(f"rows of length {images.shape[1]} are not square images; reshape them first")
+        return images.reshape(-1, side, side)
+    if images.ndim == 4 and images.shape[1] in (1, 3):  # torch layout (n, c, h, w)
+        images = np.moveaxis(images, 1, -1)
+        return images[..., 0] if images.shape[-1] == 1 else images
+    return images
+
+
+def image_grid(
+    rows: Sequence[np.ndarray],
+    row_labels: Sequence[str] | None = None,
+    col_labels: Sequence[str] | None = None,
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    scale: float = 1.0,
+    cmap: str = "gray",
+) -> plt.Figure:
+    """Show rows of images (for example inputs over reconstructions) as one grid without axes."""
+    rows = [_as_images(r) for r in rows]
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(scale * n_cols, scale * n_rows + 0.3), squeeze=False)
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([]), ax.set_yticks([]), ax.grid(False)
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if j < len(row):
+                ax.imshow(row[j], cmap=cmap, vmin=vmin, vmax=vmax)
+            if j == 0 and row_labels is not None:
+                ax.set_ylabel(row_labels[i], rotation=0, ha="right", va="center")
+            if i == 0 and col_labels is not None and j < len(col_labels):
+                ax.set_title(col_labels[j], fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return fig
+
+
+def loss_curves(history: dict[str, Sequence[float]], ylabel: str = "loss", logy: bool = True, ax=None) -> plt.Axes:
+    """Plot each series of a training history (e.g. ``train`` and ``test`` loss) against the epoch."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 3.2))
+    for name, values in history.items():
+        if name == "epoch" or not len(values):
+            continue
+        ax.plot(np.arange(1, len(values) + 1), values, label=name)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    if logy:
+        ax.set_yscale("log")
+    ax.legend()
+    return ax
+
+
+def latent_scatter(codes: np.ndarray, labels: np.ndarray, ax=None, title: str = "") -> plt.Axes:
+    """Scatter 2-D codes coloured by class label, with a legend of the classes."""
+    if hasattr(codes, "detach"):
+        codes = codes.detach().cpu().numpy()
+    codes, labels = np.asarray(codes), np.asarray(labels)
+    if codes.ndim != 2 or codes.shape[1] != 2:
+        raise ValueError(f"latent_scatter needs codes of shape (n, 2), got {codes.shape}")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 4.5))
+    cmap = plt.get_cmap("tab10")
+    for label in np.unique(labels):
+        sel = labels == label
+        ax.scatter(codes[sel, 0], codes[sel, 1], s=6, alpha=0.7, color=cmap(int(label) % 10), label=str(label))
+    ax.set_xlabel("$z_1$")
+    ax.set_ylabel("$z_2$")
+    ax.legend(markerscale=3, title="label", loc="center left", bbox_to_anchor=(1, 0.5))
+    if title:
+        ax.set_title(title)
+    return ax
