@@ -1,0 +1,462 @@
+"""Codecs with real bitstreams: classical (Pillow), linear (PCA on blocks) and learned (Balle et al.).
+
+Every codec has the same two methods, ``encode(image) -> bytes`` and ``decode(data) -> image``, on
+uint8 arrays of shape (h, w) or (h, w, c). Rates are computed from ``len(encode(image))`` and nothing
+else (:func:`bits_per_pixel`), so every header and container byte is counted. Damaged bytes make
+``decode`` raise ``ValueError``.
+
+The learned codec follows Balle, Laparra and Simoncelli (2017): an analysis transform (encoder) with
+GDN, uniform quantisation (additive uniform noise while training), a learned factorised density of
+the quantised latents, a synthesis transform (decoder), trained on rate + lambda * distortion. The
+latents become bytes through ``constriction``'s range coder with the learned probabilities
+quantised to integers; as in CompressAI, the transforms and the entropy model are separate parts.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import struct
+import zlib
+from typing import Callable, Protocol
+
+import constriction
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+# --------------------------------------------------------------------------------------------------
+# The interface and the rate
+# --------------------------------------------------------------------------------------------------
+
+
+class Codec(Protocol):
+    """What every codec of this module provides."""
+
+    def encode(self, image: np.ndarray) -> bytes: ...
+
+    def decode(self, data: bytes) -> np.ndarray: ...
+
+
+def check_image(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` if it is a uint8 array of shape (h, w) or (h, w, 1|3), else raise ValueError."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"codecs take uint8 images, got dtype {image.dtype}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] not in (1, 3)):
+        raise ValueError(f"codecs take images of shape (h, w) or (h, w, 1|3), got {image.shape}")
+    if min(image.shape[:2]) < 1:
+        raise ValueError(f"image has no pixels: shape {image.shape}")
+    return image
+
+
+def bits_per_pixel(n_bytes: int, shape: tuple[int, ...]) -> float:
+    """Bits per pixel of a bitstream of ``n_bytes`` bytes for an image of ``shape``: 8 bytes / (h w).
+
+    Colour channels are not counted as extra pixels (the convention of the image-compression
+    literature, and of the slides' 0.17 bit/px).
+    """
+    if n_bytes < 0:
+        raise ValueError(f"n_bytes must be non-negative, got {n_bytes}")
+    return 8.0 * n_bytes / (shape[0] * shape[1])
+
+
+def rate(codec: Codec, image: np.ndarray) -> tuple[bytes, float]:
+    """Encode ``image`` and return the bytes and their rate in bits per pixel."""
+    data = codec.encode(image)
+    return data, bits_per_pixel(len(data), np.asarray(image).shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# Classical codecs through Pillow
+# --------------------------------------------------------------------------------------------------
+
+
+class PillowCodec:
+    """A classical image codec of Pillow at a fixed ``quality``: JPEG, JPEG 2000, WebP or PNG.
+
+    Parameters
+    ----------
+    format : {"JPEG", "JPEG2000", "WEBP", "PNG"}
+        The file format; JPEG 2000 is written as a raw J2K codestream (no JP2 box), the smallest
+        container Pillow offers.
+    quality : float
+        JPEG and WebP: Pillow's quality, 1 (worst) to 100 (JPEG) or 0 to 100 (WebP). JPEG 2000: the
+        target PSNR in dB of OpenJPEG's fixed-quality mode (higher is better). Ignored for PNG.
+    """
+
+    FORMATS = ("JPEG", "JPEG2000", "WEBP", "PNG")
+    QUALITY_RANGE = {"JPEG": (1.0, 95.0), "JPEG2000": (15.0, 60.0), "WEBP": (0.0, 100.0), "PNG": (0.0, 0.0)}
+
+    def __init__(self, format: str = "JPEG", quality: float = 75.0) -> None:
+        if format not in self.FORMATS:
+            raise ValueError(f"format must be one of {self.FORMATS}, got {format!r}")
+        lo, hi = self.QUALITY_RANGE[format]
+        if format != "PNG" and not lo <= quality <= hi:
+            raise ValueError(f"{format} quality must lie in [{lo}, {hi}], got {quality}")
+        self.format, self.quality = format, float(quality)
+
+    def __repr__(self) -> str:
+        return f"PillowCodec({self.format!r}, quality={self.quality:g})"
+
+    def _options(self) -> dict:
+        if self.format == "JPEG":
+            return {"quality": int(round(self.quality)), "optimize": True}
+        if self.format == "WEBP":
+            return {"quality": self.quality, "method": 6}
+        if self.format == "JPEG2000":
+            return {"quality_mode": "dB", "quality_layers": [self.quality], "no_jp2": True}
+        return {"optimize": True}
+
+    def encode(self, image: np.ndarray) -> bytes:
+        """The image file's bytes, container and header included."""
+        image = check_image(image)
+        buffer = io.BytesIO()
+        Image.fromarray(image[..., 0] if image.ndim == 3 and image.shape[2] == 1 else image).save(
+            buffer, format=self.format, **self._options()
+        )
+        return buffer.getvalue()
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The image from its bytes; damaged or foreign bytes raise ValueError."""
+        try:
+            with Image.open(io.BytesIO(bytes(data))) as img:
+                if img.format != self.format:
+                    raise ValueError(f"expected {self.format} data, got {img.format}")
+                if img.size[0] * img.size[1] > MAX_PIXELS:
+                    raise ValueError(f"image of {img.size} pixels exceeds the {MAX_PIXELS}-pixel limit")
+                img.load()
+                return np.asarray(img).copy()
+        except ValueError:
+            raise
+        except Exception as exc:  # Pillow raises OSError, SyntaxError, struct.error... on damage
+            raise ValueError(f"could not decode {self.format} data ({len(data)} bytes): {exc}") from exc
+
+
+def header_bytes(codec: Codec, shape: tuple[int, ...]) -> int:
+    """Bytes a codec spends on an image with no content: a uniform mid-grey image of ``shape``.
+
+    This is the container's fixed cost (markers, tables, sizes) plus the least payload the format
+    can write; subtracting it gives the payload a fair comparison on tiny images needs.
+    """
+    return len(codec.encode(np.full(shape, 128, dtype=np.uint8)))
+
+
+def match_rate(
+    make_codec: Callable[[float], Codec], image: np.ndarray, target_bpp: float, lo: float, hi: float, steps: int = 12
+) -> tuple[Codec, float]:
+    """The codec ``make_codec(q)`` whose rate on ``image`` is closest to ``target_bpp`` from below.
+
+    Bisects the quality ``q`` in [lo, hi] (rate grows with ``q``); returns the codec and its rate.
+    If even ``lo`` is above the target, returns the codec at ``lo`` (JPEG cannot go below about
+    0.1 bpp on photographs, for example).
+    """
+    best = make_codec(lo)
+    best_bpp = rate(best, image)[1]
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        codec = make_codec(mid)
+        bpp = rate(codec, image)[1]
+        if bpp <= target_bpp:
+            lo, best, best_bpp = mid, codec, bpp
+        else:
+            hi = mid
+    return best, best_bpp
+
+
+# --------------------------------------------------------------------------------------------------
+# Entropy coding of integer symbols with per-symbol categorical models (constriction)
+# --------------------------------------------------------------------------------------------------
+
+MAX_PIXELS = 1 << 24  # refuse headers that announce more pixels than this (nothing hangs)
+_MAGIC = {"pca": 0xA1, "learned": 0xA2}
+_HEADER = struct.Struct(">BHHBI")  # magic, height, width, channels, CRC-32 of the payload
+
+
+def _pack(kind: str, shape: tuple[int, ...], payload: bytes) -> bytes:
+    """Our 10-byte header (magic, h, w, c, CRC-32) followed by the payload."""
+    h, w = shape[:2]
+    c = shape[2] if len(shape) == 3 else 0
+    if h > 0xFFFF or w > 0xFFFF:
+        raise ValueError(f"image of shape {shape} is too large for this codec's header")
+    return _HEADER.pack(_MAGIC[kind], h, w, c, zlib.crc32(payload)) + payload
+
+
+def _unpack(kind: str, data: bytes) -> tuple[tuple[int, ...], bytes]:
+    """Check header and checksum; return the image shape and the payload, or raise ValueError."""
+    data = bytes(data)
+    if len(data) < _HEADER.size:
+        raise ValueError(f"data too short: {len(data)} bytes, a header alone has {_HEADER.size}")
+    magic, h, w, c, crc = _HEADER.unpack_from(data)
+    if magic != _MAGIC[kind]:
+        raise ValueError(f"not {kind} codec data (magic byte {magic:#x}, expected {_MAGIC[kind]:#x})")
+    if h == 0 or w == 0 or c not in (0, 1, 3) or h * w > MAX_PIXELS:
+        raise ValueError(f"corrupt header: shape ({h}, {w}, {c})")
+    payload = data[_HEADER.size:]
+    if zlib.crc32(payload) != crc:
+        raise ValueError("data damaged: the payload's CRC-32 does not match the header")
+    return ((h, w) if c == 0 else (h, w, c)), payload
+
+
+def _quantised_pmfs(pmfs: np.ndarray) -> np.ndarray:
+    """Float64 rows that sum to one, as constriction's categorical model expects."""
+    pmfs = np.clip(np.asarray(pmfs, dtype=np.float64), 1e-12, None)
+    return pmfs / pmfs.sum(axis=1, keepdims=True)
+
+
+def entropy_encode(symbols: np.ndarray, rows: np.ndarray, pmfs: np.ndarray) -> bytes:
+    """Range-code integer ``symbols`` (indices into a pmf), symbol i with the model ``pmfs[rows[i]]``.
+
+    constriction quantises each pmf to integer probabilities (deterministically, so the decoder gets
+    the same model) and codes with a range coder; the result is padded to whole 32-bit words.
+    """
+    encoder = constriction.stream.queue.RangeEncoder()
+    if len(symbols):
+        encoder.encode(np.asarray(symbols, dtype=np.int32), constriction.stream.model.Categorical(perfect=False), pmfs[rows])
+    return encoder.get_compressed().tobytes()
+
+
+def entropy_decode(payload: bytes, rows: np.ndarray, pmfs: np.ndarray) -> np.ndarray:
+    """Invert :func:`entropy_encode`: the symbol indices, given the same rows and pmfs."""
+    if len(payload) % 4:
+        raise ValueError(f"damaged data: the range-coded payload has {len(payload)} bytes, not whole 32-bit words")
+    if not len(rows):
+        return np.zeros(0, dtype=np.int64)
+    decoder = constriction.stream.queue.RangeDecoder(np.frombuffer(payload, dtype=np.uint32).copy())
+    try:
+        symbols = decoder.decode(constriction.stream.model.Categorical(perfect=False), pmfs[rows])
+    except Exception as exc:  # constriction signals an exhausted or invalid stream
+        raise ValueError(f"damaged data: range decoding failed ({exc})") from exc
+    return np.asarray(symbols, dtype=np.int64)
+
+
+# --------------------------------------------------------------------------------------------------
+# The learned codec: transforms, factorised entropy model, training loss
+# --------------------------------------------------------------------------------------------------
+
+
+class GDN(nn.Module):
+    """Generalised divisive normalisation, y_i = x_i / sqrt(beta_i + sum_j gamma_ij x_j^2).
+
+    Balle et al.'s non-linearity: it Gaussianises natural-image responses better than a ReLU. With
+    ``inverse=True`` it multiplies instead (IGDN, used in the synthesis transform).
+    """
+
+    def __init__(self, channels: int, inverse: bool = False) -> None:
+        super().__init__()
+        self.inverse = inverse
+        self.beta = nn.Parameter(torch.ones(channels))
+        self.gamma = nn.Parameter(0.1 * torch.eye(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gamma = self.gamma.abs()[:, :, None, None]
+        norm = torch.sqrt(F.conv2d(x * x, gamma, self.beta.abs() + 1e-6))
+        return x * norm if self.inverse else x / norm
+
+
+class FactorizedDensity(nn.Module):
+    """A learned density per latent channel, convolved with a unit-width uniform (Balle et al. 2018).
+
+    Each channel's cumulative distribution is a small monotone network c(y) (positive weights); the
+    probability of an integer ``q`` is ``c(q + 1/2) - c(q - 1/2)``, which is also the density of
+    ``q + u`` with uniform noise ``u`` that training uses in place of rounding.
+    """
+
+    def __init__(self, channels: int, filters: tuple[int, ...] = (3, 3, 3), init_scale: float = 10.0) -> None:
+        super().__init__()
+        widths = (1, *filters, 1)
+        scale = init_scale ** (1.0 / (len(widths) - 1))
+        self.matrices, self.biases, self.factors = nn.ParameterList(), nn.ParameterList(), nn.ParameterList()
+        gen = torch.Generator().manual_seed(0)
+        for i in range(len(widths) - 1):
+            init = math.log(math.expm1(1.0 / scale / widths[i + 1]))
+            self.matrices.append(nn.Parameter(torch.full((channels, widths[i + 1], widths[i]), init)))
+            self.biases.append(nn.Parameter(torch.rand(channels, widths[i + 1], 1, generator=gen) - 0.5))
+            if i < len(widths) - 2:
+                self.factors.append(nn.Parameter(torch.zeros(channels, widths[i + 1], 1)))
+        self.channels = channels
+
+    def logits_cdf(self, v: torch.Tensor) -> torch.Tensor:
+        """Logit of each channel's CDF at ``v`` of shape (channels, 1, n)."""
+        for i, (matrix, bias) in enumerate(zip(self.matrices, self.biases)):
+            v = torch.matmul(F.softplus(matrix), v) + bias
+            if i < len(self.factors):
+                v = v + torch.tanh(self.factors[i]) * torch.tanh(v)
+        return v
+
+    def likelihood(self, y: torch.Tensor) -> torch.Tensor:
+        """P(y - 1/2 < Y < y + 1/2) for latents ``y`` of shape (n, channels, h, w)."""
+        n, c, h, w = y.shape
+        v = y.permute(1, 0, 2, 3).reshape(c, 1, -1)
+        lower, upper = self.logits_cdf(v - 0.5), self.logits_cdf(v + 0.5)
+        sign = -torch.sign(lower + upper).detach()  # subtract in the tail where it is accurate
+        p = (torch.sigmoid(sign * upper) - torch.sigmoid(sign * lower)).abs()
+        return p.clamp_min(1e-9).reshape(c, n, h, w).permute(1, 0, 2, 3)
+
+    @torch.no_grad()
+    def pmfs(self, radius: int) -> np.ndarray:
+        """Each channel's probability of the integers -radius..radius, tails folded into the ends.
+
+        Returns an array of shape (channels, 2 radius + 1). The coder clamps latents to this range,
+        so the folded tails make each row the exact distribution of the clamped symbol.
+        """
+        edges = torch.arange(-radius - 0.5, radius + 1.0, 1.0, dtype=torch.float32)  # 2r+2 edges
+        cdf = torch.sigmoid(self.logits_cdf(edges.expand(self.channels, 1, -1).contiguous()))[:, 0, :]
+        cdf = cdf.double().numpy()
+        pmf = np.diff(cdf, axis=1)
+        pmf[:, 0] += cdf[:, 0]
+        pmf[:, -1] += 1.0 - cdf[:, -1]
+        return pmf
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, 5, stride=2, padding=2)
+
+
+def _deconv(cin: int, cout: int) -> nn.ConvTranspose2d:
+    return nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1)
+
+
+class CompressionModel(nn.Module):
+    """Analysis transform, factorised entropy model and synthesis transform (Balle et al. 2017).
+
+    Parameters
+    ----------
+    in_channels : int
+        Image channels (3 for RGB, 1 for grey).
+    channels : int
+        Width of the hidden layers.
+    latent_channels : int
+        Channels of the latent ``y``; each of ``depth`` stride-2 convolutions halves the resolution.
+    depth : int
+        Number of stride-2 5x5 convolutions (with GDN between them) in each transform.
+    """
+
+    def __init__(self, in_channels: int = 3, channels: int = 48, latent_channels: int = 64, depth: int = 4) -> None:
+        super().__init__()
+        if depth < 1:
+            raise ValueError(f"depth must be at least 1, got {depth}")
+        self.in_channels, self.depth = in_channels, depth
+        widths = [in_channels] + [channels] * (depth - 1) + [latent_channels]
+        enc: list[nn.Module] = []
+        dec: list[nn.Module] = []
+        for i in range(depth):
+            enc.append(_conv(widths[i], widths[i + 1]))
+            dec.append(_deconv(widths[depth - i], widths[depth - i - 1]))
+            if i < depth - 1:
+                enc.append(GDN(widths[i + 1]))
+                dec.append(GDN(widths[depth - i - 1], inverse=True))
+        self.analysis = nn.Sequential(*enc)
+        self.synthesis = nn.Sequential(*dec)
+        self.density = FactorizedDensity(latent_channels)
+
+    @property
+    def factor(self) -> int:
+        """Side lengths are padded to a multiple of this (2 ** depth)."""
+        return 2 ** self.depth
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Replicate-pad images (n, c, h, w) so that h and w are multiples of :attr:`factor`."""
+        h, w = x.shape[-2:]
+        ph, pw = -h % self.factor, -w % self.factor
+        return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pass on images in [0, 1] whose sides are multiples of :attr:`factor`.
+
+        Returns the reconstruction and the bits of the latents. In training mode the bits are those
+        of ``y + u`` with uniform noise ``u`` (a differentiable stand-in for rounding) while the
+        decoder sees ``round(y)`` with a straight-through gradient; in eval mode both use round(y).
+        """
+        y = self.analysis(x)
+        y_hat = y + (torch.round(y) - y).detach()
+        y_rate = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else y_hat
+        bits = -torch.log2(self.density.likelihood(y_rate)).sum()
+        return self.synthesis(y_hat), bits
+
+
+def rd_loss(
+    model: CompressionModel, x: torch.Tensor, lam: float, distortion: str = "mse"
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Rate + lambda * distortion, Balle et al.'s objective; returns (loss, bpp, distortion).
+
+    ``distortion="mse"`` uses 255^2 * MSE (so lambda matches CompressAI's values);
+    ``"ms-ssim"`` uses 1 - MS-SSIM (pytorch-msssim, four scales so that 128-pixel crops suffice).
+    """
+    x_hat, bits = model(x)
+    n, _, h, w = x.shape
+    bpp = bits / (n * h * w)
+    if distortion == "mse":
+        dist = 255.0**2 * F.mse_loss(x_hat, x)
+    elif distortion == "ms-ssim":
+        from pytorch_msssim import ms_ssim
+
+        weights = [0.0448, 0.2856, 0.3001, 0.2363]
+        dist = 1.0 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, win_size=7, weights=weights)
+    else:
+        raise ValueError(f"distortion must be 'mse' or 'ms-ssim', got {distortion!r}")
+    return bpp + lam * dist, bpp, dist
+
+
+# --------------------------------------------------------------------------------------------------
+# Photographs that ship with scikit-image and scikit-learn, and random training crops
+# --------------------------------------------------------------------------------------------------
+
+#: Held out for evaluation: the learned codecs never see these during training.
+HELD_OUT = ("china", "flower", "astronaut")
+#: Training photographs (grey ones are repeated over three channels).
+TRAINING = (
+    "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+    "motorcycle_left", "motorcycle_right", "camera", "brick", "grass", "gravel", "moon", "coins", "clock",
+)
+
+
+def photograph(name: str) -> np.ndarray:
+    """One of the bundled photographs as a uint8 RGB array (h, w, 3); nothing is downloaded."""
+    from skimage import data as skdata
+
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    if name in ("motorcycle_left", "motorcycle_right"):
+        left, right, _ = skdata.stereo_motorcycle()
+        return left if name == "motorcycle_left" else right
+    if name not in HELD_OUT + TRAINING:
+        raise ValueError(f"unknown photograph {name!r}; known: {HELD_OUT + TRAINING}")
+    image = getattr(skdata, name)()
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+
+class CropSampler:
+    """Random ``size`` x ``size`` crops of the training photographs, as float tensors in [0, 1].
+
+    Each crop comes from a photograph chosen with probability proportional to its area, gets a
+    random horizontal flip and a random permutation of its RGB channels (more colour variety from
+    few photographs). Seeded through ``generator``, so a run is reproducible and resumable.
+    """
+
+    def __init__(self, names: tuple[str, ...] = TRAINING, size: int = 64) -> None:
+        overlap = set(names) & set(HELD_OUT)
+        if overlap:
+            raise ValueError(f"refusing to train on held-out photographs {sorted(overlap)}")
+        self.images = [torch.from_numpy(photograph(n)).permute(2, 0, 1).float().div(255.0) for n in names]
+        areas = torch.tensor([float(im.shape[1] * im.shape[2]) for im in self.images])
+        self.weights = areas / areas.sum()
+        self.size = size
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """A batch of crops of shape (batch, 3, size, size)."""
+        which = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
+        crops = []
+        for i in which.tolist():
+            image = self.images[i]
+            top = int(torch.randint(image.shape[1] - self.size + 1, (1,), generator=generator))
+            left = int(torch.randint(image.shape[2] - self.size + 1, (1,), generator=generator))
+            crop = image[torch.randperm(3, generator=generator), top:top + self.size, left:left + self.size]
+            if torch.rand(1, generator=generator).item() < 0.5:
+                crop = crop.flip(-1)
+            crops.append(crop)
+        return torch.stack(crops)
