@@ -6,6 +6,7 @@ its own module.
 """
 
 from autoencoders.exercises.core import (
+    Exercise,
     NotAttempted,
     WrongAnswer,
     call,
@@ -15,9 +16,12 @@ from autoencoders.exercises.core import (
     expect_array,
     expect_close,
     expect_number,
+    get,
+    isolated_registry,
 )
 
 __all__ = [
+    "Exercise",
     "NotAttempted",
     "WrongAnswer",
     "call",
@@ -27,4 +31,6 @@ __all__ = [
     "expect_array",
     "expect_close",
     "expect_number",
+    "get",
+    "isolated_registry",
 ]

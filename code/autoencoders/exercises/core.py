@@ -10,12 +10,22 @@ into what a student sees: one line on success, a helpful error on a wrong answer
 
 from __future__ import annotations
 
+import difflib
 import importlib
+import math
+import numbers
 import pkgutil
-from dataclasses import dataclass
-from typing import Any, Callable
+import re
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable, Iterator
 
 import numpy as np
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_STUB = re.compile(r"^Exercise [\w-]+: write your solution here$")
 
 
 class WrongAnswer(AssertionError):
@@ -33,7 +43,17 @@ class Exercise:
     id: str
     title: str
     chapter: str
-    checker: Callable[[Any], None]
+    checker: Callable[[Any], None] = field(repr=False, compare=False)
+
+
+class Catalog(list):
+    """A list of :class:`Exercise` that prints as a table (what ``catalog()`` shows a student)."""
+
+    def __repr__(self) -> str:
+        if not self:
+            return "no exercises registered"
+        width = max(len(e.id) for e in self)
+        return "\n".join(f"{e.chapter:<20} {e.id:<{width}}  {e.title}" for e in self)
 
 
 _REGISTRY: dict[str, Exercise] = {}
@@ -41,11 +61,29 @@ _LOADED = False
 
 
 def exercise(exercise_id: str, *, title: str, chapter: str) -> Callable[[Callable], Callable]:
-    """Register ``checker`` as the check of ``exercise_id`` (a decorator)."""
+    """Register the decorated checker as the check of ``exercise_id``.
+
+    Registering the same checker again (a reloaded chapter module) replaces it; a second,
+    different checker under a used id is an error, so two chapters cannot claim one label.
+    """
+    if not isinstance(exercise_id, str) or not _ID.match(exercise_id):
+        raise ValueError(
+            f"exercise id {exercise_id!r} must be a book label: lower-case letters, digits, '-' or '_'"
+        )
+    if not title or not chapter:
+        raise ValueError(f"exercise {exercise_id!r} needs a non-empty title and chapter")
 
     def register(checker: Callable[[Any], None]) -> Callable[[Any], None]:
-        if exercise_id in _REGISTRY:
-            raise ValueError(f"exercise id {exercise_id!r} is registered twice")
+        old = _REGISTRY.get(exercise_id)
+        same = old is not None and (old.checker.__module__, old.checker.__qualname__) == (
+            checker.__module__,
+            checker.__qualname__,
+        )
+        if old is not None and not same:
+            raise ValueError(
+                f"exercise id {exercise_id!r} is registered twice: by {old.checker.__module__} "
+                f"and by {checker.__module__}"
+            )
         _REGISTRY[exercise_id] = Exercise(exercise_id, title, chapter, checker)
         return checker
 
@@ -64,18 +102,31 @@ def _load_all() -> None:
     _LOADED = True
 
 
-def catalog() -> list[Exercise]:
-    """Every exercise of the book, ordered by chapter then id."""
+@contextmanager
+def isolated_registry() -> Iterator[None]:
+    """Exercises registered inside the ``with`` block are forgotten after it (tests, demos)."""
     _load_all()
-    return sorted(_REGISTRY.values(), key=lambda e: (e.chapter, e.id))
+    saved = dict(_REGISTRY)
+    try:
+        yield
+    finally:
+        _REGISTRY.clear()
+        _REGISTRY.update(saved)
+
+
+def catalog() -> Catalog:
+    """Every exercise of the book (id, title, chapter), ordered by chapter then id."""
+    _load_all()
+    return Catalog(sorted(_REGISTRY.values(), key=lambda e: (e.chapter, e.id)))
 
 
 def get(exercise_id: str) -> Exercise:
-    """The exercise registered under ``exercise_id``; a clear error lists the known ids."""
+    """The exercise registered under ``exercise_id``; a clear error suggests the closest ids."""
     _load_all()
     if exercise_id not in _REGISTRY:
-        known = ", ".join(sorted(_REGISTRY))
-        raise KeyError(f"no exercise with id {exercise_id!r}. Known exercise ids: {known}")
+        close = difflib.get_close_matches(str(exercise_id), list(_REGISTRY), n=3)
+        advice = f"Did you mean {', '.join(map(repr, close))}?" if close else "See ae.exercises.catalog()."
+        raise ValueError(f"no exercise with id {exercise_id!r}. {advice}")
     return _REGISTRY[exercise_id]
 
 
@@ -98,25 +149,59 @@ def check(exercise_id: str, answer: Any) -> bool:
     ------
     WrongAnswer
         When the answer is wrong, with what was expected and a hint.
+    ValueError
+        When no exercise has the id ``exercise_id``.
     """
     ex = get(exercise_id)
+    head = f"{exercise_id} ({ex.title})"
     try:
+        if answer is None:
+            raise WrongAnswer(
+                "the answer is None. Pass what the exercise asks for (usually your function itself), "
+                "and make sure a function `return`s its result."
+            )
         ex.checker(answer)
-    except NotAttempted:
-        print(f"[ ] {exercise_id}: not attempted yet. Replace the NotImplementedError stub, then run this cell again.")
+    except NotAttempted as stub:
+        note = "" if _STUB.match(str(stub)) or not str(stub) else f" (your code raised NotImplementedError: {stub})"
+        print(f"[not attempted] {head}: replace the NotImplementedError stub with your code, then run this cell again.{note}")
         return False
-    except WrongAnswer as wrong:
-        raise WrongAnswer(f"{exercise_id} ({ex.title}): {wrong}") from None
-    print(f"[x] {exercise_id}: correct. Well done!")
+    except AssertionError as wrong:  # WrongAnswer, or a plain assert in a checker
+        raise WrongAnswer(f"{head}: {wrong}") from None
+    except Exception as exc:  # noqa: BLE001 - the checker could not use the answer: say so, briefly
+        raise WrongAnswer(
+            f"{head}: your answer could not be checked, the check failed with {type(exc).__name__}: {exc}. "
+            f"Is it the kind of object the exercise asks for (got {_describe(answer)})?"
+        ) from None
+    print(f"[passed] {head}: correct. Well done!")
     return True
 
 
 def _describe(value: Any) -> str:
-    if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape}, dtype {value.dtype}"
+    """A short description of a value for a message: type, and shape or value."""
     if hasattr(value, "shape") and hasattr(value, "dtype"):
         return f"{type(value).__name__} of shape {tuple(value.shape)}, dtype {value.dtype}"
-    return f"{type(value).__name__}"
+    if isinstance(value, (numbers.Number, str)) and len(repr(value)) <= 40:
+        return f"{type(value).__name__} {value!r}"
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return type(value).__name__
+
+
+def _hint(hint: str) -> str:
+    """`` Hint: ...`` (or nothing), appended to a message."""
+    if not hint:
+        return ""
+    return f" {hint}" if hint.lower().startswith("hint") else f" Hint: {hint}"
+
+
+def _student_line(exc: BaseException) -> str:
+    """Where in the student's own code the exception came from (the last frame outside libraries)."""
+    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first frame is call() itself
+    library = ("site-packages", "dist-packages", "/lib/python", "autoencoders/")
+    own = [f for f in frames if not any(part in f.filename.replace("\\", "/") for part in library)]
+    if not own or not own[-1].line:
+        return ""
+    return f"\n  In your code, line {own[-1].lineno}: {own[-1].line.strip()}"
 
 
 def call(answer: Any, *args: Any, **kwargs: Any) -> Any:
@@ -124,15 +209,18 @@ def call(answer: Any, *args: Any, **kwargs: Any) -> Any:
     if answer is None:
         raise WrongAnswer("the answer is None. Did your function forget to `return` its result?")
     if not callable(answer):
-        raise WrongAnswer(f"expected a function, got {_describe(answer)}. Pass the function itself, without calling it.")
+        raise WrongAnswer(
+            f"expected a function, got {_describe(answer)}. Pass the function itself, without calling it."
+        )
     try:
         result = answer(*args, **kwargs)
-    except NotImplementedError:
-        raise NotAttempted() from None
+    except NotImplementedError as exc:
+        raise NotAttempted(str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - any crash of the student's code becomes a hint
-        inputs = ", ".join(_describe(a) for a in args)
+        inputs = ", ".join([_describe(a) for a in args] + [f"{k}={_describe(v)}" for k, v in kwargs.items()])
         raise WrongAnswer(
             f"your function raised {type(exc).__name__}: {exc}\n  It was called with: ({inputs})."
+            f"{_student_line(exc)}"
         ) from None
     if result is None:
         raise WrongAnswer("your function returned None. Did it forget to `return` its result?")
@@ -140,31 +228,39 @@ def call(answer: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def _as_array(value: Any, name: str) -> np.ndarray:
+    """The value as a float64 array (numpy, torch or nested lists), or a WrongAnswer saying why not."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     try:
-        return np.asarray(value, dtype=np.float64)
+        arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise WrongAnswer(f"{name} should be an array of numbers, got {_describe(value)}") from None
+    return arr
 
 
 def expect_array(value: Any, shape: tuple[int, ...], name: str = "the result", hint: str = "") -> np.ndarray:
-    """The answer as a float array, after checking its shape."""
+    """The answer as a float array, after checking its shape and that it is finite."""
+    if value is None:
+        raise WrongAnswer(f"{name} is None, expected an array of shape {tuple(shape)}.{_hint(hint)}")
     arr = _as_array(value, name)
-    if arr.shape != tuple(shape):
-        transposed = arr.ndim == 2 and arr.shape[::-1] == tuple(shape)
-        msg = f"{name} has shape {arr.shape}, expected {tuple(shape)}."
-        if transposed:
+    shape = tuple(shape)
+    if arr.shape != shape:
+        msg = f"{name} has shape {arr.shape}, expected {shape}."
+        if arr.ndim == 2 and arr.shape[::-1] == shape:
             msg += " It looks transposed."
-        raise WrongAnswer(f"{msg} {hint}".strip())
+        elif tuple(n for n in arr.shape if n != 1) == tuple(n for n in shape if n != 1):
+            msg += " It differs only by axes of length 1 (check keepdims, reshape or squeeze)."
+        elif arr.size == math.prod(shape):
+            msg += " It has the right number of entries in the wrong arrangement."
+        raise WrongAnswer(msg + _hint(hint))
     if not np.all(np.isfinite(arr)):
-        raise WrongAnswer(f"{name} contains NaN or inf. {hint}".strip())
+        raise WrongAnswer(f"{name} contains NaN or inf.{_hint(hint)}")
     return arr
 
 
 def expect_close(
     value: Any,
-    expected: np.ndarray,
+    expected: Any,
     name: str = "the result",
     hint: str = "",
     rtol: float = 1e-6,
@@ -175,19 +271,56 @@ def expect_close(
     arr = expect_array(value, expected.shape, name, hint)
     if not np.allclose(arr, expected, rtol=rtol, atol=atol):
         err = np.abs(arr - expected)
-        worst = np.unravel_index(np.argmax(err), err.shape) if err.ndim else ()
+        worst = np.unravel_index(np.argmax(err), err.shape)
         where = f" at index {tuple(int(i) for i in worst)}" if worst else ""
+        extra = ""
+        if expected.ndim and np.allclose(arr, -expected, rtol=rtol, atol=atol):
+            extra = " Every value has the wrong sign."
         raise WrongAnswer(
             f"{name} has the right shape but wrong values: the largest difference is {err.max():.3g}{where} "
-            f"(got {arr[worst]:.6g}, expected {expected[worst]:.6g}). {hint}".strip()
+            f"(got {arr[worst]:.6g}, expected {expected[worst]:.6g}).{extra}{_hint(hint)}"
         )
 
 
-def expect_number(value: Any, expected: float, name: str = "the result", hint: str = "", rtol: float = 1e-6) -> None:
-    """Check a single number against the expected one, relative tolerance ``rtol``."""
+def _as_number(value: Any, name: str) -> int | float:
+    """An exact int for integer answers (they may be huge, like a count of images), else a float."""
+    if hasattr(value, "detach"):  # a torch scalar
+        value = value.detach().cpu().numpy()
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(()).item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
     try:
-        got = float(value)
-    except (TypeError, ValueError):
-        raise WrongAnswer(f"{name} should be a number, got {_describe(value)}") from None
-    if not np.isclose(got, expected, rtol=rtol, atol=0.0):
-        raise WrongAnswer(f"{name} is {got:.6g}, expected {expected:.6g}. {hint}".strip())
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise WrongAnswer(f"{name} should be a single number, got {_describe(value)}") from None
+
+
+def _format_number(x: int | float) -> str:
+    """A number as a student reads it; huge integers as a power of ten."""
+    if isinstance(x, int) and abs(x) >= 10**15:
+        return f"{'-' if x < 0 else ''}about 10^{math.log10(abs(x)):.2f}"
+    return f"{x:.6g}"
+
+
+def expect_number(
+    value: Any, expected: float, name: str = "the result", hint: str = "", rtol: float = 1e-6, atol: float = 0.0
+) -> None:
+    """Check a single number against the expected one: ``|got - expected| <= atol + rtol * |expected|``.
+
+    Integers are compared exactly in Python's arbitrary precision, so answers like 256**49152
+    (the number of 128x128x3 images) can be checked without overflow.
+    """
+    if value is None:
+        raise WrongAnswer(f"{name} is None, expected a number.{_hint(hint)}")
+    got = _as_number(value, name)
+    want = expected if isinstance(expected, int) else float(expected)
+    if isinstance(got, int) and isinstance(want, int):
+        ok = Fraction(abs(got - want)) <= Fraction(atol) + Fraction(rtol) * abs(want)
+    else:
+        try:
+            ok = math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol)
+        except OverflowError:
+            ok = False
+    if not ok:
+        raise WrongAnswer(f"{name} is {_format_number(got)}, expected {_format_number(want)}.{_hint(hint)}")

@@ -1,0 +1,58 @@
+"""Plumbing for the exercise tests: wrong answers per chapter, and the fixture chapter's checks.
+
+Each chapter's file in this folder (``06_pca.py`` or ``pca.py``, any name not starting with ``_``)
+defines ``WRONG_ANSWERS = {"<exercise-id>": [("what the student got wrong", answer), ...]}``.
+The files are loaded by path, so a name may start with a digit.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from contextlib import contextmanager
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+from autoencoders.exercises import isolated_registry
+
+HERE = Path(__file__).parent
+FIXTURES = HERE.parent / "fixtures"
+
+WrongAnswers = dict[str, list[tuple[str, Any]]]
+
+
+def load_module(path: Path) -> ModuleType:
+    """Execute the Python file at ``path`` as a fresh module (not cached in sys.modules)."""
+    spec = importlib.util.spec_from_file_location(f"_exercise_tests_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_wrong_answers(paths: list[Path]) -> WrongAnswers:
+    """Merge the ``WRONG_ANSWERS`` of the given files; a malformed entry or a repeated id is an error."""
+    merged: WrongAnswers = {}
+    for path in paths:
+        answers = getattr(load_module(path), "WRONG_ANSWERS", None)
+        if not isinstance(answers, dict):
+            raise ValueError(f"{path} must define a dict WRONG_ANSWERS")
+        for exercise_id, entries in answers.items():
+            if exercise_id in merged:
+                raise ValueError(f"{path}: wrong answers for {exercise_id!r} are also given in another file")
+            if not all(isinstance(e, tuple) and len(e) == 2 and isinstance(e[0], str) for e in entries):
+                raise ValueError(f"{path}: WRONG_ANSWERS[{exercise_id!r}] must be a list of (description, answer)")
+            merged[exercise_id] = list(entries)
+    return merged
+
+
+def chapter_wrong_answers() -> WrongAnswers:
+    """The wrong answers of every chapter (the files in this folder)."""
+    return load_wrong_answers(sorted(p for p in HERE.glob("*.py") if not p.name.startswith("_")))
+
+
+@contextmanager
+def fixture_exercises() -> Iterator[WrongAnswers]:
+    """Register the fixture chapter's checks for the ``with`` block; yield its wrong answers."""
+    with isolated_registry():
+        load_module(FIXTURES / "fixture_checks.py")
+        yield load_wrong_answers([FIXTURES / "fixture_answers.py"])
