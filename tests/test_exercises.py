@@ -248,6 +248,15 @@ def test_stub_is_not_attempted_and_the_notebook_runs_on(double):
     )
 
 
+def test_a_library_not_implemented_error_is_shown_with_the_notice(double):
+    def unsupported(X):
+        raise NotImplementedError("The operator 'aten::foo' is not implemented for 'MPS'")
+
+    result, lines = checked(double, unsupported)
+    assert result is False and lines[0].startswith("[not attempted] t-double (Double it): ")
+    assert lines[0].endswith("(your code raised NotImplementedError: The operator 'aten::foo' is not implemented for 'MPS')")
+
+
 def test_message_for_a_transposed_answer(double):
     with pytest.raises(WrongAnswer) as info:
         check(double, lambda X: 2 * X.T)

@@ -41,6 +41,7 @@ class ReleaseError(ValueError):
 
 
 def _stub_line(indent: str, exercise_id: str) -> str:
+    """The line that replaces a solution: it names the exercise, so the student knows what to write."""
     return f'{indent}raise NotImplementedError("Exercise {exercise_id}: write your solution here")'
 
 
@@ -252,6 +253,7 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _write_manifest(path: Path, notebooks: dict[str, list[str]]) -> None:
+    """Record, per notebook, the digests that count as untouched by the student."""
     data = {"format": _MANIFEST_FORMAT, "notebooks": notebooks}
     _atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
