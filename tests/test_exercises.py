@@ -113,7 +113,7 @@ def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong:
     problems = []
     reference = run_solution(sols[ex.id].code, names[ex.id])
     result, lines = checked(ex.id, reference)
-    if result is not True or lines != [f"[passed] {ex.id} ({ex.title}): correct. Well done!"]:
+    if result != True or lines != [f"[passed] {ex.id} ({ex.title}): correct. Well done!"]:
         problems.append(f"{ex.id}: the reference solution did not pass cleanly: returned {result!r}, printed {lines}")
     if inspect.isfunction(reference) and distinct_inputs(ex.id, reference) < 2:
         problems.append(f"{ex.id}: the check tries the answer on fewer than 2 distinct inputs")
@@ -133,7 +133,7 @@ def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong:
         problems.append(f"{ex.id}: the student stub does not name the exercise")
     stub = run_solution(sols[ex.id].student_code, names[ex.id])
     result, lines = checked(ex.id, stub)
-    if result is not False or len(lines) != 1 or not lines[0].startswith(f"[not attempted] {ex.id} "):
+    if result != False or len(lines) != 1 or not lines[0].startswith(f"[not attempted] {ex.id} "):
         problems.append(f"{ex.id}: the stub did not give one 'not attempted' line: returned {result!r}, printed {lines}")
     return problems
 
@@ -253,7 +253,7 @@ def test_a_library_not_implemented_error_is_shown_with_the_notice(double):
         raise NotImplementedError("The operator 'aten::foo' is not implemented for 'MPS'")
 
     result, lines = checked(double, unsupported)
-    assert result is False and lines[0].startswith("[not attempted] t-double (Double it): ")
+    assert result == False and lines[0].startswith("[not attempted] t-double (Double it): ")
     assert lines[0].endswith("(your code raised NotImplementedError: The operator 'aten::foo' is not implemented for 'MPS')")
 
 
@@ -309,7 +309,7 @@ def test_wrong_answers_get_a_specific_message(double, answer, expected):
 
 
 def test_a_torch_answer_is_compared_like_an_array(double):
-    assert checked(double, lambda X: 2 * torch.as_tensor(X))[0] is True
+    assert checked(double, lambda X: 2 * torch.as_tensor(X))[0] == True  # noqa: E712 - an Outcome
 
 
 def test_checker_crash_and_plain_assert_become_wrong_answers():

@@ -25,18 +25,17 @@ MARKER = re.compile(r"(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
 STUB = re.compile(r'raise NotImplementedError\("Exercise ([\w-]+): write your solution here"\)')
 
 
-def execute(path: Path, cwd: Path) -> tuple[str, str]:
+def execute(path: Path, cwd: Path) -> tuple[str, nbformat.NotebookNode]:
     """Run a notebook top to bottom in a fresh ``python3`` kernel with ``cwd`` as its folder.
 
-    Returns the error ('' if none) and everything the cells printed.
+    Returns the error ('' if none) and the notebook with its outputs.
     """
     nb = nbformat.read(path, as_version=4)
     try:
         NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}).execute()
     except Exception as err:  # noqa: BLE001 - reported by the test with the notebook's name
-        return f"{path.name}: {type(err).__name__}: {err}", ""
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    return "", printed
+        return f"{path.name}: {type(err).__name__}: {err}", nb
+    return "", nb
 
 
 def solution_leaks(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> list[str]:
@@ -90,8 +89,11 @@ def test_fixture_release_hides_every_solution_and_runs(chapter):
         assert prose not in text, f"solution prose {prose!r} survives in the student notebook"
     for kept in ["{exercise} Counting images", "A $128 \\\\times 128", "The chapter goes on.", REMOVED_NOTE]:
         assert kept in text, f"{kept!r} (not a solution) is missing from the student notebook"
-    error, printed = execute(student / FIXTURE.name, cwd=FIXTURES)
+    error, ran = execute(student / FIXTURE.name, cwd=FIXTURES)
     assert error == ""
+    outputs = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs]
+    printed = "".join(o.get("text", "") for o in outputs)
+    assert not [o for o in outputs if o.output_type == "execute_result"], "a check cell shows its return value"
     for label in ["fx-centre", "fx-count", "fx-linear"]:
         assert f"[not attempted] {label} " in printed, printed
     assert "later cells do not use the answers: 5.5" in printed, printed

@@ -56,6 +56,34 @@ class Catalog(list):
         return "\n".join(f"{e.chapter:<20} {e.id:<{width}}  {e.title}" for e in self)
 
 
+class Outcome:
+    """What :func:`check` returns: true when passed, false when not attempted yet.
+
+    It compares equal to that bool, and shows nothing in Jupyter (a bool would add a bare
+    ``True`` under every check cell, after the line that already says it).
+    """
+
+    __slots__ = ("passed",)
+
+    def __init__(self, passed: bool) -> None:
+        self.passed = passed
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __eq__(self, other: object) -> bool:
+        return self.passed == other
+
+    def __hash__(self) -> int:
+        return hash(self.passed)
+
+    def __repr__(self) -> str:
+        return repr(self.passed)
+
+    def _ipython_display_(self) -> None:
+        """Display nothing: the line printed by :func:`check` is the result."""
+
+
 _REGISTRY: dict[str, Exercise] = {}
 _LOADED = False
 
@@ -130,7 +158,7 @@ def get(exercise_id: str) -> Exercise:
     return _REGISTRY[exercise_id]
 
 
-def check(exercise_id: str, answer: Any) -> bool:
+def check(exercise_id: str, answer: Any) -> Outcome:
     """Check a student's answer to an exercise and say how it went.
 
     Parameters
@@ -142,8 +170,9 @@ def check(exercise_id: str, answer: Any) -> bool:
 
     Returns
     -------
-    bool
-        True when the answer is right, False when it is not attempted yet.
+    Outcome
+        True when the answer is right, False when it is not attempted yet (compares equal to
+        that bool; shows nothing in Jupyter).
 
     Raises
     ------
@@ -164,7 +193,7 @@ def check(exercise_id: str, answer: Any) -> bool:
     except NotAttempted as stub:
         note = "" if _STUB.match(str(stub)) or not str(stub) else f" (your code raised NotImplementedError: {stub})"
         print(f"[not attempted] {head}: replace the NotImplementedError stub with your code, then run this cell again.{note}")
-        return False
+        return Outcome(False)
     except AssertionError as wrong:  # WrongAnswer, or a plain assert in a checker
         raise WrongAnswer(f"{head}: {wrong}") from None
     except Exception as exc:  # noqa: BLE001 - the checker could not use the answer: say so, briefly
@@ -173,7 +202,7 @@ def check(exercise_id: str, answer: Any) -> bool:
             f"Is it the kind of object the exercise asks for (got {_describe(answer)})?"
         ) from None
     print(f"[passed] {head}: correct. Well done!")
-    return True
+    return Outcome(True)
 
 
 def _describe(value: Any) -> str:
