@@ -1,0 +1,203 @@
+"""Static checks of the book's sources: fast, no build, no kernel.
+
+They catch what would otherwise surface as a warning deep in a long build, or not at all: a
+chapter missing from the table of contents, a notebook committed with outputs, a Colab cell that
+clones another repository than the launch buttons name, a citation key missing from
+``references.bib``, a figure without alt text, a chapter whose results the "What we measured"
+page cannot find.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+# Glue keys start with the chapter's prefix (CONTRIBUTING.md); "What we measured" pastes
+# <prefix>_results and <prefix>_runtime from every chapter.
+PREFIXES = {
+    "01_transfer_learning": "transfer",
+    "02_autoencoders": "autoencoders",
+    "03_compression": "compression",
+    "04_restoration": "restoration",
+    "05_generation": "generation",
+    "06_pca": "pca",
+}
+CITE = re.compile(r"\{cite(?::[a-z]+)?\}`([^`]+)`")
+GLUE_CALL = re.compile(r"""\bglue\(\s*(?:name\s*=\s*)?["']([^"']+)["']""")
+GLUE_FIGURE = re.compile(r"^(`{3,}|:{3,})\{glue:figure\}[ \t]*(\S*)[ \t]*\n(.*?)^\1[ \t]*$", re.M | re.S)
+CHAPTER_IDS = [path.stem for path in CHAPTERS]
+
+
+def config() -> dict:
+    """The book's ``_config.yml``."""
+    return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
+
+
+def toc_files() -> list[str]:
+    """Every file the table of contents lists (without suffix), the root first."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        files += [entry["file"] for entry in part.get("chapters", [])]
+    return files
+
+
+def notebook(stem: str) -> nbformat.NotebookNode:
+    """The chapter notebook ``chapters/<stem>.ipynb``."""
+    return nbformat.read(ROOT / "chapters" / f"{stem}.ipynb", as_version=4)
+
+
+def markdown_sources() -> dict[str, str]:
+    """The text of every page of the book: Markdown files and the notebooks' Markdown cells."""
+    texts = {}
+    for name in toc_files():
+        md = ROOT / f"{name}.md"
+        if md.exists():
+            texts[md.name] = md.read_text(encoding="utf-8")
+    for path in CHAPTERS:
+        cells = notebook(path.stem).cells
+        texts[path.name] = "\n\n".join(c.source for c in cells if c.cell_type == "markdown")
+    return texts
+
+
+def bib_keys() -> list[str]:
+    """The keys of ``references.bib`` in file order (duplicates kept, so a test can see them)."""
+    text = (ROOT / "references.bib").read_text(encoding="utf-8")
+    return re.findall(r"^@\w+\s*\{\s*([^,\s]+)\s*,", text, flags=re.M)
+
+
+def canonical_setup_cell() -> str:
+    """The Colab setup cell that CONTRIBUTING.md prescribes as every chapter's first code cell."""
+    text = (ROOT / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    match = re.search(r"first code cell, identical in every chapter.*?\n( *)```python\n(.*?)\n\1```", text, re.S)
+    assert match, "CONTRIBUTING.md no longer shows the canonical first code cell in a ```python block"
+    return textwrap.dedent(match.group(2))
+
+
+def test_toc_lists_every_chapter_and_only_existing_files():
+    listed = toc_files()
+    chapters = [f"chapters/{stem}" for stem in CHAPTER_IDS]
+    missing = [c for c in chapters if c not in listed]
+    assert not missing, f"chapters not in _toc.yml (they would not be built): {missing}"
+    absent = [f for f in listed if not any((ROOT / f"{f}{ext}").exists() for ext in (".md", ".ipynb"))]
+    assert not absent, f"_toc.yml lists files that do not exist: {absent}"
+    assert set(PREFIXES) == set(CHAPTER_IDS), "a chapter was added or renamed: update PREFIXES and measured.md"
+
+
+@pytest.mark.parametrize("stem", CHAPTER_IDS)
+def test_notebook_is_stored_without_outputs(stem):
+    dirty = [
+        i for i, cell in enumerate(notebook(stem).cells)
+        if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None)
+    ]
+    assert not dirty, f"{stem}.ipynb has outputs or execution counts in cells {dirty}: clear them before committing"
+
+
+@pytest.mark.parametrize("stem", CHAPTER_IDS)
+def test_first_code_cell_is_the_colab_setup_naming_the_configured_repository(stem):
+    url = config()["repository"]["url"].rstrip("/")
+    canonical = canonical_setup_cell()
+    example_url = re.search(r"https://\S+(?= /content/notes)", canonical).group(0)
+    expected = canonical.replace(example_url, url)
+    code = [c.source for c in notebook(stem).cells if c.cell_type == "code"]
+    assert code, f"{stem}.ipynb has no code cell"
+    assert code[0].strip() == expected.strip(), (
+        f"{stem}.ipynb: the first code cell must be the Colab setup cell of CONTRIBUTING.md, cloning "
+        f"repository.url from _config.yml ({url}).\nExpected:\n{expected}\nFound:\n{code[0]}"
+    )
+
+
+@pytest.mark.parametrize("stem", CHAPTER_IDS)
+def test_chapter_opens_with_objectives_and_closes_with_summary_and_results(stem):
+    cells = notebook(stem).cells
+    first = cells[0].source if cells and cells[0].cell_type == "markdown" else ""
+    assert re.search(r"^(\(\S+\)=\s*\n)?# \S", first), f"{stem}: the first cell must be Markdown starting with '# Title'"
+    assert "learning objectives" in first.lower(), f"{stem}: the first cell must list the learning objectives"
+    markdown = "\n".join(c.source for c in cells if c.cell_type == "markdown")
+    assert re.search(r"^#+ Summary", markdown, re.M), f"{stem}: no 'Summary' section"
+    glued = {key for c in cells if c.cell_type == "code" for key in GLUE_CALL.findall(c.source)}
+    prefix = PREFIXES[stem]
+    for key in (f"{prefix}_results", f"{prefix}_runtime"):
+        assert key in glued, f"{stem}: must glue {key!r} (the 'What we measured' page pastes it)"
+    foreign = sorted(k for k in glued if not k.startswith(prefix + "_"))
+    assert not foreign, f"{stem}: glue keys must start with {prefix + '_'!r}, found {foreign}"
+
+
+def test_measured_page_pastes_every_chapters_results_and_runtime():
+    text = (ROOT / "measured.md").read_text(encoding="utf-8")
+    for stem, prefix in PREFIXES.items():
+        doc = f"chapters/{stem}.ipynb"
+        assert re.search(rf"\{{glue:any\}}[ \t]+{prefix}_results[ \t]*\n:doc:[ \t]+{re.escape(doc)}[ \t]*$", text, re.M), (
+            f"measured.md must paste {prefix}_results with a glue:any directive and ':doc: {doc}'"
+        )
+        assert f"{doc}::{prefix}_runtime" in text, f"measured.md must paste `{doc}::{prefix}_runtime`"
+
+
+def test_every_citation_key_is_in_references_bib():
+    keys = bib_keys()
+    duplicated = sorted({k for k in keys if keys.count(k) > 1})
+    assert not duplicated, f"references.bib defines these keys more than once: {duplicated}"
+    unknown = {
+        page: sorted({key.strip() for group in CITE.findall(text) for key in group.split(",")} - set(keys))
+        for page, text in markdown_sources().items()
+    }
+    unknown = {page: missing for page, missing in unknown.items() if missing}
+    assert not unknown, f"{{cite}} keys missing from references.bib: {unknown}"
+
+
+def test_papers_named_by_the_issue_are_in_the_bibliography():
+    """The works the notes rely on (issue 4) must be citable."""
+    needed = {
+        "balle2017end", "eckart1936approximation", "hinton2006reducing", "vincent2008extracting",
+        "kingma2014auto", "halko2011finding", "yosinski2014transferable", "heusel2017gans",
+    }
+    missing = sorted(needed - set(bib_keys()))
+    assert not missing, f"references.bib lacks {missing}"
+
+
+def test_glued_figures_have_name_alt_text_and_caption():
+    problems = []
+    for page, text in markdown_sources().items():
+        for _, key, body in GLUE_FIGURE.findall(text):
+            options = dict(re.findall(r"^:(\w+):[ \t]*(.*)$", body, re.M))
+            caption = re.sub(r"^:\w+:.*$", "", body, flags=re.M).strip()
+            if not options.get("alt", "").strip():
+                problems.append(f"{page}: figure {key!r} has no :alt: text")
+            if not options.get("name", "").strip():
+                problems.append(f"{page}: figure {key!r} has no :name: (it cannot be referenced)")
+            if not caption:
+                problems.append(f"{page}: figure {key!r} has no caption")
+    assert not problems, "\n".join(problems)
+
+
+def test_landing_page_links_every_chapter():
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    unlinked = [stem for stem in CHAPTER_IDS if f"chapters/{stem}" not in intro]
+    assert not unlinked, f"intro.md's map of the chapters does not link {unlinked}"
+
+
+def test_launch_buttons_are_configured_from_one_repository_url():
+    cfg = config()
+    url = cfg["repository"]["url"]
+    assert re.fullmatch(r"https://github\.com/[\w.-]+/[\w.-]+/?", url), f"repository.url is not a GitHub URL: {url!r}"
+    buttons = cfg["launch_buttons"]
+    assert buttons.get("binderhub_url") and buttons.get("colab_url"), "Binder and Colab launch buttons must be on"
+    assert (ROOT / "binder" / "requirements.txt").is_file(), "binder/requirements.txt (what Binder installs) is missing"
+
+
+def test_offline_assets_are_built_not_committed():
+    """MathJax comes from npm at install time; Jupyter Book's _static/ must not exist."""
+    assert not (ROOT / "_static").exists(), "never create _static/: Jupyter Book injects every file in it into every page"
+    assert config()["sphinx"]["config"]["mathjax_path"] == "mathjax/tex-chtml.js"
+    tracked = subprocess.run(
+        ["git", "ls-files", "_assets/mathjax"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert not tracked, f"MathJax must not be committed (the Makefile installs it from npm): {tracked[:3]}"
