@@ -326,6 +326,38 @@ def test_checker_crash_and_plain_assert_become_wrong_answers():
             check("t-first", lambda X: X[:, :2])
 
 
+def test_a_stub_reached_by_the_checker_directly_is_not_attempted():
+    """A model whose forward is still the stub: the checker calls it without call()."""
+    with isolated_registry():
+
+        @exercise("t-model", title="A model", chapter="00_test")
+        def _check(model_class):
+            model = call(model_class, 3)
+            expect_close(model(np.ones(3)), np.full(3, 2.0), name="model(x)")
+
+        class Stub:
+            def __init__(self, d):
+                self.d = d
+
+            def __call__(self, x):
+                raise NotImplementedError("Exercise t-model: write your solution here")
+
+        assert checked("t-model", Stub) == (
+            False,
+            ["[not attempted] t-model (A model): replace the NotImplementedError stub with your code, "
+             "then run this cell again."],
+        )
+
+
+def test_a_chapter_whose_checks_do_not_load_is_reported(monkeypatch, double):
+    monkeypatch.setitem(ae.exercises.core._LOAD_ERRORS, "broken", "SyntaxError: invalid syntax (broken.py, line 3)")
+    with pytest.raises(ImportError, match=r"autoencoders\.exercises\.broken: SyntaxError"):
+        ae.exercises.catalog()
+    assert checked(double, lambda X: 2 * X)[0] == True, "the other chapters' checks still work"  # noqa: E712
+    with pytest.raises(ValueError, match=r"Some checks could not be loaded: SyntaxError"):
+        check("t-unknown", None)
+
+
 def test_huge_integers_are_compared_exactly():
     expect_number(256**49152, 256**49152, name="the number of images")
     with pytest.raises(WrongAnswer, match=r"is about 10\^118286\.\d\d, expected about 10\^118369\.\d\d\."):

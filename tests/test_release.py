@@ -258,6 +258,14 @@ def test_a_broken_layout_is_refused_and_nothing_is_written(chapter, case, capsys
     assert {p.name: p.read_bytes() for p in student.iterdir()} == before
 
 
+def test_an_unreadable_chapter_is_named(chapter):
+    source, student = chapter
+    (source / "half_saved.ipynb").write_text('{"cells": [')
+    with pytest.raises(ReleaseError, match=r"half_saved\.ipynb is not a readable notebook"):
+        release(source, student)
+    assert not student.exists()
+
+
 # --- the real chapters ----------------------------------------------------------------------------
 
 

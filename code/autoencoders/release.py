@@ -258,6 +258,14 @@ def _write_manifest(path: Path, notebooks: dict[str, list[str]]) -> None:
     _atomic_write(path, (json.dumps(data, indent=2, sort_keys=True) + "\n").encode())
 
 
+def _read_chapter(path: Path) -> nbformat.NotebookNode:
+    """A chapter notebook, or a ReleaseError naming it if it cannot be read."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as err:  # noqa: BLE001 - JSON or schema errors: name the file
+        raise ReleaseError(f"{path.name} is not a readable notebook ({type(err).__name__}: {err})") from None
+
+
 def release(source_dir: Path, dest_dir: Path) -> ReleaseReport:
     """Write the student notebooks of ``source_dir`` into ``dest_dir`` without losing any edit.
 
@@ -271,7 +279,7 @@ def release(source_dir: Path, dest_dir: Path) -> ReleaseReport:
     if not paths:
         raise ReleaseError(f"no notebooks found in {source_dir}")
     # Build every student notebook before writing any, so a broken chapter writes nothing.
-    built = {p.name: student_notebook(nbformat.read(p, as_version=4), p.name) for p in paths}
+    built = {p.name: student_notebook(_read_chapter(p), p.name) for p in paths}
     dest_dir.mkdir(parents=True, exist_ok=True)
     manifest_path = dest_dir / MANIFEST
     manifest, problem = _read_manifest(manifest_path)

@@ -16,10 +16,12 @@ import math
 import numbers
 import pkgutil
 import re
+import sysconfig
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -85,6 +87,7 @@ class Outcome:
 
 
 _REGISTRY: dict[str, Exercise] = {}
+_LOAD_ERRORS: dict[str, str] = {}
 _LOADED = False
 
 
@@ -119,14 +122,21 @@ def exercise(exercise_id: str, *, title: str, chapter: str) -> Callable[[Callabl
 
 
 def _load_all() -> None:
-    """Import every chapter module of this package so that its exercises are registered."""
+    """Import every chapter module of this package so that its exercises are registered.
+
+    A module that fails to import is remembered rather than raised here, so one broken chapter
+    does not break the checks of the others; :func:`catalog` (used by the tests) raises it.
+    """
     global _LOADED
     if _LOADED:
         return
     package = importlib.import_module("autoencoders.exercises")
     for module in pkgutil.iter_modules(package.__path__):
         if module.name != "core":
-            importlib.import_module(f"autoencoders.exercises.{module.name}")
+            try:
+                importlib.import_module(f"autoencoders.exercises.{module.name}")
+            except Exception as err:  # noqa: BLE001 - kept and reported by catalog() and get()
+                _LOAD_ERRORS[module.name] = f"{type(err).__name__}: {err}"
     _LOADED = True
 
 
@@ -143,8 +153,17 @@ def isolated_registry() -> Iterator[None]:
 
 
 def catalog() -> Catalog:
-    """Every exercise of the book (id, title, chapter), ordered by chapter then id."""
+    """Every exercise of the book (id, title, chapter), ordered by chapter then id.
+
+    Raises
+    ------
+    ImportError
+        If the checks of a chapter could not be loaded (its exercises would be missing).
+    """
     _load_all()
+    if _LOAD_ERRORS:
+        broken = "; ".join(f"autoencoders.exercises.{name}: {err}" for name, err in _LOAD_ERRORS.items())
+        raise ImportError(f"the checks of some chapters could not be loaded: {broken}")
     return Catalog(sorted(_REGISTRY.values(), key=lambda e: (e.chapter, e.id)))
 
 
@@ -154,6 +173,8 @@ def get(exercise_id: str) -> Exercise:
     if exercise_id not in _REGISTRY:
         close = difflib.get_close_matches(str(exercise_id), list(_REGISTRY), n=3)
         advice = f"Did you mean {', '.join(map(repr, close))}?" if close else "See ae.exercises.catalog()."
+        if _LOAD_ERRORS:
+            advice += f" (Some checks could not be loaded: {', '.join(_LOAD_ERRORS.values())})"
         raise ValueError(f"no exercise with id {exercise_id!r}. {advice}")
     return _REGISTRY[exercise_id]
 
@@ -190,7 +211,7 @@ def check(exercise_id: str, answer: Any) -> Outcome:
                 "and make sure a function `return`s its result."
             )
         ex.checker(answer)
-    except NotAttempted as stub:
+    except (NotAttempted, NotImplementedError) as stub:  # a stub, also one the checker reached directly
         note = "" if _STUB.match(str(stub)) or not str(stub) else f" (your code raised NotImplementedError: {stub})"
         print(f"[not attempted] {head}: replace the NotImplementedError stub with your code, then run this cell again.{note}")
         return Outcome(False)
@@ -199,7 +220,7 @@ def check(exercise_id: str, answer: Any) -> Outcome:
     except Exception as exc:  # noqa: BLE001 - the checker could not use the answer: say so, briefly
         raise WrongAnswer(
             f"{head}: your answer could not be checked, the check failed with {type(exc).__name__}: {exc}. "
-            f"Is it the kind of object the exercise asks for (got {_describe(answer)})?"
+            f"Is it the kind of object the exercise asks for (got {_describe(answer)})?{_student_line(exc)}"
         ) from None
     print(f"[passed] {head}: correct. Well done!")
     return Outcome(True)
@@ -223,11 +244,21 @@ def _hint(hint: str) -> str:
     return f" {hint}" if hint.lower().startswith("hint") else f" Hint: {hint}"
 
 
+# Frames from these folders are not the student's code: the standard library, installed
+# packages, and this package.
+_LIBRARY_DIRS = tuple(
+    {str(Path(sysconfig.get_paths()[key]).resolve()) for key in ("stdlib", "purelib", "platlib")}
+    | {str(Path(__file__).resolve().parents[1])}
+)
+
+
 def _student_line(exc: BaseException) -> str:
-    """Where in the student's own code the exception came from (the last frame outside libraries)."""
-    frames = traceback.extract_tb(exc.__traceback__)[1:]  # the first frame is call() itself
-    library = ("site-packages", "dist-packages", "/lib/python", "autoencoders/")
-    own = [f for f in frames if not any(part in f.filename.replace("\\", "/") for part in library)]
+    """Where in the student's own code the exception came from: its deepest frame outside libraries."""
+    own = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if not str(Path(frame.filename).resolve()).startswith(_LIBRARY_DIRS)
+    ]
     if not own or not own[-1].line:
         return ""
     return f"\n  In your code, line {own[-1].lineno}: {own[-1].line.strip()}"
