@@ -111,7 +111,10 @@ def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong:
     if ex.id not in names:
         return [f"{ex.id}: no check cell ae.exercises.check({ex.id!r}, <name>) in {name}"]
     problems = []
-    reference = run_solution(sols[ex.id].code, names[ex.id])
+    try:
+        reference = run_solution(sols[ex.id].code, names[ex.id])
+    except Exception as err:  # noqa: BLE001 - reported with the rule it breaks
+        return [f"{ex.id}: the solution cells do not run alone (with np, torch, nn, F, ae): {type(err).__name__}: {err}"]
     result, lines = checked(ex.id, reference)
     if result != True or lines != [f"[passed] {ex.id} ({ex.title}): correct. Well done!"]:
         problems.append(f"{ex.id}: the reference solution did not pass cleanly: returned {result!r}, printed {lines}")
