@@ -157,7 +157,7 @@ def test_an_unreadable_manifest_keeps_every_existing_notebook(chapter, capsys):
     assert main([str(source), str(student)]) == 0
     out = capsys.readouterr().out
     assert "warning:" in out and "treated as yours and kept" in out, out
-    assert f"kept       {student / FIXTURE.name}" in out, out
+    assert f"kept       {student / FIXTURE.name}: you have changed it, so it was not overwritten. For a" in out, out
 
 
 def test_an_interrupted_write_leaves_the_old_notebook_whole(chapter, monkeypatch):

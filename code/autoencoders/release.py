@@ -296,7 +296,7 @@ def release(source_dir: Path, dest_dir: Path) -> ReleaseReport:
                 continue
             if current is None or current not in manifest.get(name, []):
                 report.kept.append(name)
-                if digest not in manifest.get(name, []):
+                if name in manifest and digest not in manifest[name]:
                     report.newer_available.append(name)
                 continue
             report.updated.append(name)
