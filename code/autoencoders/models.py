@@ -1,19 +1,57 @@
 """Neural networks the chapters share: autoencoders with a k-dimensional bottleneck and a small
 CNN classifier. Every autoencoder has ``encode`` and ``decode``, so ``f(x) = decode(encode(x))``
-reads as on the slides (the slides print ``e(d(x))``; the composition is ``d(e(x))``)."""
+reads as on the slides (the slides print ``e(d(x))``; the composition is ``d(e(x))``).
+
+The definitions are plain ``torch.nn`` so that a student can read each one in a minute; inputs of
+the wrong shape are refused with a ``ValueError`` that says what was expected.
+"""
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Sequence
 
 import torch
 from torch import nn
 
+IMAGE_SHAPE = (1, 28, 28)
+
+
+def _positive_int(name: str, value: int) -> int:
+    """``value`` as an int, or a ValueError naming the parameter when it is not a positive integer."""
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_images(x: torch.Tensor, who: str) -> None:
+    """Refuse anything but a batch of 1x28x28 images, with a message that names the shape."""
+    if x.ndim != 4 or tuple(x.shape[1:]) != IMAGE_SHAPE:
+        raise ValueError(
+            f"{who} expects images of shape (n, 1, 28, 28), got {tuple(x.shape)}; "
+            "add the channel axis with x.unsqueeze(1) or reshape rows with x.reshape(-1, 1, 28, 28)"
+        )
+
+
+def _check_codes(z: torch.Tensor, k: int, who: str) -> None:
+    """Refuse codes that are not a batch of k-vectors."""
+    if z.ndim != 2 or z.shape[1] != k:
+        raise ValueError(f"{who} expects codes of shape (n, {k}), got {tuple(z.shape)}")
+
+
+def _mlp(widths: Sequence[int]) -> list[nn.Module]:
+    """Linear layers between consecutive ``widths``, each followed by a ReLU."""
+    layers: list[nn.Module] = []
+    for a, b in zip(widths[:-1], widths[1:]):
+        layers += [nn.Linear(a, b), nn.ReLU()]
+    return layers
+
 
 class MLPAutoencoder(nn.Module):
     """A fully connected autoencoder ``d -> hidden... -> k -> ...hidden -> d``.
 
-    The decoder mirrors the encoder and ends with a sigmoid, so outputs are pixel values in [0, 1].
+    The code layer is linear (no activation), so codes can take any real value; the decoder
+    mirrors the encoder and ends with a sigmoid, so outputs are pixel values in [0, 1].
 
     Parameters
     ----------
@@ -23,29 +61,31 @@ class MLPAutoencoder(nn.Module):
     k : int
         Bottleneck (code) dimension.
     hidden : sequence of int
-        Widths of the encoder's hidden layers (the decoder uses them in reverse).
+        Widths of the encoder's hidden layers (the decoder uses them in reverse); ``()`` gives a
+        one-layer encoder and decoder.
     """
 
     def __init__(self, d: int = 784, k: int = 16, hidden: Sequence[int] = (512, 128)) -> None:
         super().__init__()
-        self.d, self.k = d, k
-        widths = [d, *hidden]
-        enc: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            enc += [nn.Linear(a, b), nn.ReLU()]
-        self.encoder = nn.Sequential(*enc, nn.Linear(widths[-1], k))
-        dec: list[nn.Module] = []
-        back = [k, *reversed(hidden)]
-        for a, b in zip(back[:-1], back[1:]):
-            dec += [nn.Linear(a, b), nn.ReLU()]
-        self.decoder = nn.Sequential(*dec, nn.Linear(back[-1], d), nn.Sigmoid())
+        self.d, self.k = _positive_int("d", d), _positive_int("k", k)
+        down = [self.d, *(_positive_int("each hidden width", h) for h in hidden)]
+        up = [self.k, *reversed(down[1:])]
+        self.encoder = nn.Sequential(*_mlp(down), nn.Linear(down[-1], self.k))
+        self.decoder = nn.Sequential(*_mlp(up), nn.Linear(up[-1], self.d), nn.Sigmoid())
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """e: R^d -> R^k."""
-        return self.encoder(x.reshape(len(x), -1))
+        """e: R^d -> R^k, for a batch of shape (n, ...) with d values per example."""
+        flat = x.reshape(len(x), -1)
+        if flat.shape[1] != self.d:
+            raise ValueError(
+                f"MLPAutoencoder(d={self.d}) expects {self.d} values per example, got input of shape "
+                f"{tuple(x.shape)} ({flat.shape[1]} per example)"
+            )
+        return self.encoder(flat)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """d: R^k -> R^d (flat outputs of length d)."""
+        _check_codes(z, self.k, f"MLPAutoencoder(k={self.k}).decode")
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -58,12 +98,19 @@ class ConvAutoencoder(nn.Module):
 
     Two stride-2 convolutions (28 -> 14 -> 7) and a linear layer to k; the decoder mirrors it with
     transposed convolutions and ends with a sigmoid.
+
+    Parameters
+    ----------
+    k : int
+        Bottleneck (code) dimension.
+    channels : int
+        Channels of the first convolution (the second has twice as many).
     """
 
     def __init__(self, k: int = 16, channels: int = 32) -> None:
         super().__init__()
-        c = channels
-        self.k = k
+        self.k = _positive_int("k", k)
+        c = _positive_int("channels", channels)
         self.encoder = nn.Sequential(
             nn.Conv2d(1, c, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
@@ -77,10 +124,12 @@ class ConvAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """e: images (n, 1, 28, 28) -> codes (n, k)."""
+        _check_images(x, "ConvAutoencoder.encode")
         return self.encoder(x)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """d: codes (n, k) -> images (n, 1, 28, 28)."""
+        _check_codes(z, self.k, f"ConvAutoencoder(k={self.k}).decode")
         return self.decoder(z)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,11 +143,23 @@ class SmallCNN(nn.Module):
     ``blocks`` are two convolutional blocks (conv, ReLU, max-pool) and a penultimate fully
     connected layer; ``head`` maps the penultimate features to class scores. ``features(x)``
     returns the flattened output of every block, for linear probes and transfer learning.
+
+    Parameters
+    ----------
+    n_classes : int
+        Number of classes (outputs of ``head``).
+    channels : (int, int)
+        Channels of the two convolutional blocks.
+    hidden : int
+        Width of the penultimate layer.
     """
 
     def __init__(self, n_classes: int = 10, channels: Sequence[int] = (16, 32), hidden: int = 64) -> None:
         super().__init__()
-        c1, c2 = channels
+        if len(channels) != 2:
+            raise ValueError(f"channels must give the widths of the 2 convolutional blocks, got {tuple(channels)}")
+        c1, c2 = (_positive_int("each channel count", c) for c in channels)
+        n_classes, hidden = _positive_int("n_classes", n_classes), _positive_int("hidden", hidden)
         self.blocks = nn.ModuleList([
             nn.Sequential(nn.Conv2d(1, c1, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),   # 14x14
             nn.Sequential(nn.Conv2d(c1, c2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)),  # 7x7
@@ -108,6 +169,7 @@ class SmallCNN(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """The flattened activations after each block, from the first to the penultimate."""
+        _check_images(x, "SmallCNN")
         out = []
         for block in self.blocks:
             x = block(x)
@@ -116,6 +178,4 @@ class SmallCNN(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class scores (logits) of shape (n, n_classes)."""
-        for block in self.blocks:
-            x = block(x)
-        return self.head(x)
+        return self.head(self.features(x)[-1])

@@ -55,8 +55,17 @@ def image_grid(
     scale: float = 1.0,
     cmap: str = "gray",
 ) -> plt.Figure:
-    """Show rows of images (for example inputs over reconstructions) as one grid without axes."""
+    """Show rows of images (for example inputs over reconstructions) as one grid without axes.
+
+    Each row is a batch in any layout ``_as_images`` reads: (n, d) rows of square images,
+    (n, 1, h, w) or (n, 3, h, w) tensors, or (n, h, w[, 3]) arrays. ``vmin``/``vmax`` fix the
+    grey scale (pixel values in [0, 1] by default) so that rows can be compared by eye.
+    """
     rows = [_as_images(r) for r in rows]
+    if not rows or min(len(r) for r in rows) == 0:
+        raise ValueError("image_grid needs at least one row, each with at least one image")
+    if row_labels is not None and len(row_labels) != len(rows):
+        raise ValueError(f"row_labels has {len(row_labels)} labels for {len(rows)} rows")
     n_rows, n_cols = len(rows), max(len(r) for r in rows)
     fig, axes = plt.subplots(n_rows, n_cols, figsize=(scale * n_cols, scale * n_rows + 0.3), squeeze=False)
     for i, row in enumerate(rows):
@@ -98,6 +107,8 @@ def latent_scatter(codes: np.ndarray, labels: np.ndarray, ax=None, title: str = 
     codes, labels = np.asarray(codes), np.asarray(labels)
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"latent_scatter needs codes of shape (n, 2), got {codes.shape}")
+    if labels.shape != (len(codes),):
+        raise ValueError(f"latent_scatter needs one label per code: {len(codes)} codes, labels of shape {labels.shape}")
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4.5))
     cmap = plt.get_cmap("tab10")

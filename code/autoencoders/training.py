@@ -7,6 +7,7 @@ autoencoder (batch = images), a denoising autoencoder (batch = noisy, clean) or 
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import torch
@@ -29,13 +30,28 @@ def classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> t
     return nn.functional.cross_entropy(model(x), y)
 
 
-def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    return (data,) if isinstance(data, torch.Tensor) else tuple(data)
+def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str = "data") -> tuple[torch.Tensor, ...]:
+    """A tensor or a tuple of tensors as a tuple of tensors with as many examples each."""
+    tensors = (data,) if isinstance(data, torch.Tensor) else tuple(data)
+    if not tensors or not all(isinstance(t, torch.Tensor) for t in tensors):
+        raise ValueError(f"{name} must be a tensor or a tuple of tensors, got {type(data).__name__}")
+    lengths = [len(t) if t.ndim else 0 for t in tensors]
+    if lengths[0] == 0:
+        raise ValueError(f"{name} holds no examples")
+    if len(set(lengths)) > 1:
+        raise ValueError(f"the tensors of {name} hold different numbers of examples: {lengths}")
+    return tensors
 
 
 @torch.no_grad()
 def evaluate(model: nn.Module, data, loss_fn: LossFn = reconstruction_loss, batch_size: int = 1000) -> float:
-    """The mean of ``loss_fn`` over ``data`` (weighted by batch size), in eval mode."""
+    """The mean of ``loss_fn`` over ``data`` (weighted by batch size), in eval mode.
+
+    ``data`` is a tensor or a tuple of tensors, as for :func:`fit`; the model stays on its device
+    and comes back in the mode (train or eval) it was in.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     tensors = _as_tuple(data)
     dev = next(model.parameters()).device
     was_training = model.training
@@ -84,6 +100,12 @@ def fit(
         ``scheduler(optimizer)`` returns a learning-rate scheduler stepped once per epoch.
     seed : int
         Seeds the shuffling (and nothing else: seed the model's initialisation before building it).
+    device : torch.device, optional
+        Where to train; default :func:`autoencoders.device` (the GPU when present).
+    progress : bool
+        Show a tqdm bar over the epochs with the latest train (and test) loss.
+    desc : str
+        Label of the progress bar.
 
     Returns
     -------
@@ -91,16 +113,22 @@ def fit(
         ``{"train": [...], "test": [...]}``: mean loss per epoch (``train`` is measured during the
         epoch, ``test`` after it).
     """
+    if epochs < 1 or batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be at least 1, got epochs={epochs}, batch_size={batch_size}")
+    tensors = _as_tuple(train, "train")
+    if test is not None:
+        test = _as_tuple(test, "test")
+        if len(test) != len(tensors):
+            raise ValueError(f"train has {len(tensors)} tensors per batch but test has {len(test)}")
     dev = device or default_device()
     model.to(dev)
-    tensors = _as_tuple(train)
     n = len(tensors[0])
     opt = optimizer(model.parameters()) if optimizer else torch.optim.Adam(model.parameters(), lr=lr)
     sched = scheduler(opt) if scheduler else None
     generator = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"train": [], "test": []}
     bar = tqdm(range(epochs), desc=desc, disable=not progress, leave=False)
-    for _ in bar:
+    for epoch in bar:
         model.train()
         order = torch.randperm(n, generator=generator)
         total = 0.0
@@ -108,27 +136,43 @@ def fit(
             idx = order[start:start + batch_size]
             batch = [t[idx].to(dev) for t in tensors]
             loss = loss_fn(model, *batch)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"the training loss became {value} in epoch {epoch + 1}; lower the learning rate (lr={lr}) "
+                    "or check the data for NaN"
+                )
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += loss.item() * len(idx)
+            total += value * len(idx)
         if sched is not None:
             sched.step()
         history["train"].append(total / n)
         if test is not None:
             history["test"].append(evaluate(model, test, loss_fn))
-        bar.set_postfix(train=f"{history['train'][-1]:.4g}", **({"test": f"{history['test'][-1]:.4g}"} if test is not None else {}))
+        bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items() if values})
     model.eval()
     return history
 
 
 def save(model: nn.Module, path) -> None:
-    """Save a model's weights (its state dict) with ``torch.save``."""
+    """Save a model's weights (its state dict) with ``torch.save``; the folder must exist.
+
+    Only the weights are stored, so :func:`load` can read them back safely with
+    ``weights_only=True`` into a model built with the same arguments.
+    """
     torch.save(model.state_dict(), path)
 
 
 def load(model: nn.Module, path, device: torch.device | None = None) -> nn.Module:
-    """Load weights saved by :func:`save` into ``model`` (safely: ``weights_only=True``)."""
-    state = torch.load(path, map_location=device or "cpu", weights_only=True)
+    """Load weights saved by :func:`save` into ``model`` (safely: ``weights_only=True``).
+
+    The weights go to ``device`` (default: the device the model is on); the model is returned in
+    eval mode. A model built with other arguments than the saved one fails with torch's message
+    listing the missing and unexpected weights.
+    """
+    dev = device or next(model.parameters()).device
+    state = torch.load(path, map_location=dev, weights_only=True)
     model.load_state_dict(state)
-    return model.eval()
+    return model.to(dev).eval()
