@@ -54,6 +54,13 @@ def _closing_fence(lines: list[str], start: int, fence: str, where: str) -> int:
     raise ReleaseError(f"{where}: the directive {lines[start].strip()!r} is never closed with {fence}")
 
 
+def _add_note(lines: list[str]) -> None:
+    """Put the removed-solution note on its own paragraph."""
+    if lines and lines[-1].strip():
+        lines.append("")
+    lines.append(REMOVED_NOTE)
+
+
 def _student_markdown(source: str, gated: str | None, where: str) -> tuple[str, str | None]:
     """Remove solution prose from a markdown cell; return it and the open gated solution after it."""
     lines = source.splitlines()
@@ -66,7 +73,7 @@ def _student_markdown(source: str, gated: str | None, where: str) -> tuple[str, 
             if gated is None:
                 out.append(lines[i])
             elif lines[i].strip() and not noted:  # prose inside a gated solution
-                out.append(REMOVED_NOTE)
+                _add_note(out)
                 noted = True
             i += 1
             continue
@@ -75,7 +82,7 @@ def _student_markdown(source: str, gated: str | None, where: str) -> tuple[str, 
         if kind != "solution-end" and gated is not None:
             raise ReleaseError(f"{where}: {{{kind}}} {label} inside the solution of {gated} (no {{solution-end}})")
         if kind == "solution":
-            out.append(REMOVED_NOTE)
+            _add_note(out)
         elif kind == "solution-start":
             if not label:
                 raise ReleaseError(f"{where}: {{solution-start}} needs the exercise label")
