@@ -38,6 +38,11 @@ def execute(path: Path, cwd: Path) -> tuple[str, nbformat.NotebookNode]:
     return "", nb
 
 
+def printed(nb: nbformat.NotebookNode) -> str:
+    """Everything the code cells of an executed notebook printed."""
+    return "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+
+
 def solution_leaks(source: nbformat.NotebookNode, student: nbformat.NotebookNode) -> list[str]:
     """Lines from between the markers (and not elsewhere in the same cell) found in the student cell."""
     leaks = []
@@ -91,12 +96,11 @@ def test_fixture_release_hides_every_solution_and_runs(chapter):
         assert kept in text, f"{kept!r} (not a solution) is missing from the student notebook"
     error, ran = execute(student / FIXTURE.name, cwd=FIXTURES)
     assert error == ""
-    outputs = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs]
-    printed = "".join(o.get("text", "") for o in outputs)
-    assert not [o for o in outputs if o.output_type == "execute_result"], "a check cell shows its return value"
+    results = [o for c in ran.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "execute_result"]
+    assert not results, f"a check cell shows its return value: {results}"
     for label in ["fx-centre", "fx-count", "fx-linear"]:
-        assert f"[not attempted] {label} " in printed, printed
-    assert "later cells do not use the answers: 5.5" in printed, printed
+        assert f"[not attempted] {label} " in printed(ran), printed(ran)
+    assert "later cells do not use the answers: 5.5" in printed(ran), printed(ran)
 
 
 def test_edit_is_kept_untouched_is_updated_and_the_student_is_told(chapter, capsys):
@@ -281,3 +285,10 @@ def test_the_chapters_release_hides_every_solution_and_every_student_notebook_ru
         results = list(pool.map(execute, [tmp_path / n for n in names], [chapters] * len(names)))
     errors = [error for error, _ in results if error]
     assert not errors, "student notebooks that do not run top to bottom:\n" + "\n".join(errors)
+    silent = [
+        f"{name}: {label}"
+        for name, (_, ran) in zip(names, results)
+        for label in solutions(nbformat.read(chapters / name, as_version=4), name)
+        if f"[not attempted] {label} " not in printed(ran)
+    ]
+    assert not silent, "exercises whose check did not say 'not attempted' on the stub:\n" + "\n".join(silent)
