@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
+import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
@@ -246,3 +247,27 @@ def test_solutions_hidden_until_clicked(browser, server, request, solution_page:
         body.first.wait_for(state="visible", timeout=5_000)
     assert solutions.count() > 0, f"{solution_page}: no solution found in the browser"
     assert not visit.errors, f"{solution_page}: the browser reported errors while toggling: {visit.errors}"
+
+
+def chapter_pages() -> list[str]:
+    """The built pages of the chapter notebooks."""
+    return [p for p in book_pages() if p.startswith("chapters/")]
+
+
+@pytest.mark.parametrize("chapter_page", chapter_pages() or ["chapters/(none built)"])
+def test_launch_and_download_buttons_name_the_configured_repository(chapter_page: str) -> None:
+    """Colab, Binder and the .ipynb download point at this chapter in repository.url."""
+    require_build()
+    repo = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
+    slug = urlsplit(repo["url"]).path.strip("/")
+    notebook = chapter_page.removesuffix(".html") + ".ipynb"
+    page = BUILD / chapter_page
+    assert page.is_file(), f"no chapter page was built under {BUILD / 'chapters'}"
+    html = page.read_text(encoding="utf-8")
+    expected = {
+        "Colab": f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/{notebook}",
+        "Binder": f"https://mybinder.org/v2/gh/{slug}/{repo['branch']}?urlpath=lab/tree/{notebook}",
+        "download": f"../_sources/{notebook}",
+    }
+    missing = {name: url for name, url in expected.items() if f'href="{url}"' not in html}
+    assert not missing, f"{chapter_page}: launch/download buttons missing or pointing elsewhere: {missing}"
