@@ -111,6 +111,7 @@ class PageVisit:
 
     def __init__(self, browser, base: str, page_path: str) -> None:
         self.base = base
+        self.path = page_path
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         self.external: list[str] = []
         self.errors: list[str] = []
@@ -138,25 +139,12 @@ class PageVisit:
         self.context.close()
 
 
-@pytest.fixture(scope="module")
-def opened(browser, server) -> Iterator[dict[str, PageVisit]]:
-    """Pages opened once for the read-only checks, closed when the module's tests are done."""
-    visits: dict[str, PageVisit] = {}
-    yield visits
-    for visit in visits.values():
-        visit.close()
-
-
-@pytest.fixture
-def open_page(browser, server, opened):
-    """Open a page of the book (once: read-only checks share the visit) in its own context."""
-
-    def opener(page_path: str) -> PageVisit:
-        if page_path not in opened:
-            opened[page_path] = PageVisit(browser, server, page_path)
-        return opened[page_path]
-
-    return opener
+@pytest.fixture(scope="module", params=book_pages() if (BUILD / "index.html").is_file() else ["index.html"])
+def visit(request, browser, server) -> Iterator[PageVisit]:
+    """Each page of the book, opened once for the read-only checks (pytest groups them by page)."""
+    opened = PageVisit(browser, server, request.param)
+    yield opened
+    opened.close()
 
 
 def solution_pages() -> list[str]:
@@ -165,18 +153,15 @@ def solution_pages() -> list[str]:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """One test per page (one failing test that says to build the book when it is not built)."""
+    """One solution test per page with exercises (one failing test when there is none or no build)."""
     built = (BUILD / "index.html").is_file()
-    if "page_path" in metafunc.fixturenames:
-        metafunc.parametrize("page_path", book_pages() if built else ["index.html"])
     if "solution_page" in metafunc.fixturenames:
         metafunc.parametrize("solution_page", (solution_pages() or [None]) if built else ["index.html"])
 
 
-def test_page_renders_offline(open_page, page_path: str) -> None:
+def test_page_renders_offline(visit: PageVisit) -> None:
     """Math typeset, images loaded, no script error, nothing fetched from the network."""
-    visit = open_page(page_path)
-    page = visit.page
+    page, page_path = visit.page, visit.path
     n_math = page.locator(".math").count()
     if n_math:
         try:
@@ -211,9 +196,9 @@ def test_page_renders_offline(open_page, page_path: str) -> None:
     assert not visit.external, f"{page_path}: requests to hosts other than 127.0.0.1: {visit.external}"
 
 
-def test_internal_links_resolve(open_page, page_path: str) -> None:
+def test_internal_links_resolve(visit: PageVisit) -> None:
     """Every link that stays inside the book points at an existing page and anchor."""
-    visit = open_page(page_path)
+    page_path = visit.path
     hrefs = visit.page.evaluate("() => [...document.querySelectorAll('a[href]')].map(a => a.href)")
     broken = []
     for href in hrefs:
