@@ -1,0 +1,349 @@
+"""Transfer learning on the digits: two tasks, frozen features, linear probes and fine-tuning.
+
+Task A is to classify digits 0-4, task B digits 5-9 from only a few labelled examples per class.
+A network trained on task A (or an autoencoder trained without labels) is used as a feature
+extractor for task B. The tools here do the bookkeeping of that comparison: repeated random
+draws of n labelled examples per class, a logistic-regression probe on fixed features, and
+fine-tuning or training a classifier from scratch on each draw, so every method sees the same
+labelled examples.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import warnings
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+from torch import nn
+from torch.nn import functional as F
+
+from autoencoders.models import SmallCNN
+from autoencoders.training import classification_loss, fit
+
+#: The digits of task A (pre-training) and task B (the new task with few labels).
+TASK_A = (0, 1, 2, 3, 4)
+TASK_B = (5, 6, 7, 8, 9)
+
+#: Names of the frozen features of a :class:`SmallCNN`, from the input to the penultimate layer.
+LAYERS = ("block 1", "block 2", "penultimate")
+
+#: How a probe may preprocess its features: as they are, or standardised with the statistics of
+#: the labelled examples.
+PREPROCESSING = ("none", "standardised")
+
+Draws = dict  # {n (int) or "all": [index array, ...]}
+
+
+def select_classes(x: torch.Tensor, y: torch.Tensor, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The examples of the given classes, relabelled 0, 1, ... in the order of ``classes``.
+
+    Raises
+    ------
+    ValueError
+        If a class has no example or the classes repeat.
+    """
+    classes = list(classes)
+    if len(set(classes)) != len(classes):
+        raise ValueError(f"classes must be distinct, got {classes}")
+    new = torch.full_like(y, -1)
+    for i, c in enumerate(classes):
+        if not bool((y == c).any()):
+            raise ValueError(f"class {c} has no example among the labels")
+        new[y == c] = i
+    keep = new >= 0
+    return x[keep], new[keep]
+
+
+def random_affine(
+    x: torch.Tensor, degrees: float = 12.0, shift: float = 0.1, scale: float = 0.1, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Rotate, shift and scale each image of a batch (n, c, h, w) by a random small amount.
+
+    Augmentation makes the task-A network learn features that are less tied to the exact pixel
+    positions of its 2,000 training digits, which is what we want to transfer. ``shift`` is a
+    fraction of the image's half-width, ``scale`` a relative change of size.
+    """
+    if x.ndim != 4:
+        raise ValueError(f"random_affine needs a batch of images (n, c, h, w), got shape {tuple(x.shape)}")
+    n = len(x)
+
+    def uniform(limit: float) -> torch.Tensor:
+        return (torch.rand(n, generator=generator) * 2 - 1) * limit
+
+    angle, size = uniform(math.radians(degrees)), 1 + uniform(scale)
+    cos, sin = size * torch.cos(angle), size * torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, uniform(shift)], 1), torch.stack([sin, cos, uniform(shift)], 1)], 1)
+    grid = F.affine_grid(theta.to(x), list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, align_corners=False)
+
+
+def augmented_classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on randomly rotated, shifted and scaled copies of the batch (for ``fit``)."""
+    return classification_loss(model, random_affine(x), y)
+
+
+@torch.no_grad()
+def frozen_features(model: SmallCNN, x: torch.Tensor, batch_size: int = 500) -> dict[str, np.ndarray]:
+    """The activations of a trained :class:`SmallCNN` after each block, as fixed feature matrices.
+
+    Returns
+    -------
+    dict
+        ``{"block 1": (n, d1), "block 2": (n, d2), "penultimate": (n, d3)}`` float64 arrays.
+    """
+    model.eval()
+    dev = next(model.parameters()).device
+    parts = [model.features(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
+    return {name: torch.cat([p[k] for p in parts]).cpu().double().numpy() for k, name in enumerate(LAYERS)}
+
+
+def draw_per_class(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``n`` distinct examples of every class, drawn at random (sorted by class).
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not positive or a class has fewer than ``n`` examples.
+    """
+    labels = np.asarray(labels)
+    if n < 1:
+        raise ValueError(f"n must be a positive number of examples per class, got {n}")
+    picks = []
+    for c in np.unique(labels):
+        members = np.flatnonzero(labels == c)
+        if len(members) < n:
+            raise ValueError(f"class {c} has only {len(members)} examples, cannot draw {n}")
+        picks.append(rng.choice(members, size=n, replace=False))
+    return np.concatenate(picks)
+
+
+def make_draws(labels: np.ndarray, ns: Sequence[int], n_draws: int, seed: int = 0) -> Draws:
+    """``n_draws`` random labelled sets of ``n`` examples per class for every ``n``, and "all".
+
+    Every method is evaluated on the same draws, so differences between methods are not
+    differences of luck. "all" is one set: every labelled example.
+    """
+    if n_draws < 1:
+        raise ValueError(f"n_draws must be at least 1, got {n_draws}")
+    rng = np.random.default_rng(seed)
+    draws: Draws = {n: [draw_per_class(labels, n, rng) for _ in range(n_draws)] for n in ns}
+    draws["all"] = [np.arange(len(labels))]
+    return draws
+
+
+def linear_probe(
+    train_features: np.ndarray,
+    train_labels: np.ndarray,
+    eval_features: Sequence[np.ndarray],
+    eval_labels: Sequence[np.ndarray],
+    preprocessing: str = "none",
+    C: float = 1.0,
+) -> list[float]:
+    """Fit a logistic regression on fixed features and return its accuracy on each evaluation set.
+
+    The features are not changed by training: only the linear classifier on top is learned, so
+    the accuracy measures how linearly separable the classes are in that feature space.
+    ``preprocessing="standardised"`` scales every feature with the mean and standard deviation
+    of the labelled examples (the only statistics a probe with few labels has).
+    """
+    if preprocessing not in PREPROCESSING:
+        raise ValueError(f"preprocessing must be one of {PREPROCESSING}, got {preprocessing!r}")
+    steps = [StandardScaler()] if preprocessing == "standardised" else []
+    clf = make_pipeline(*steps, LogisticRegression(C=C, max_iter=2000))
+    # Small problems: BLAS threads cost more than they save, most of all on a busy machine.
+    with threadpool_limits(1), warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        clf.fit(train_features, train_labels)
+        return [float(clf.score(f, y)) for f, y in zip(eval_features, eval_labels)]
+
+
+def probe_over_draws(
+    features: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+    labels: tuple[np.ndarray, np.ndarray, np.ndarray],
+    draws: Draws,
+    progress: Callable = iter,
+) -> dict[tuple[str, str], dict]:
+    """Probe every feature set with every preprocessing on every draw.
+
+    Parameters
+    ----------
+    features : dict
+        ``{method: (pool, validation, test)}`` feature matrices; rows of ``pool`` are the
+        examples the draws index.
+    labels : tuple
+        ``(pool, validation, test)`` labels.
+    draws : dict
+        From :func:`make_draws`.
+    progress : callable
+        Wraps the loop over methods, e.g. ``tqdm``.
+
+    Returns
+    -------
+    dict
+        ``{(method, preprocessing): {n: (validation accuracies, test accuracies)}}``, one
+        accuracy per draw.
+    """
+    y_pool, y_val, y_test = labels
+    out: dict[tuple[str, str], dict] = {}
+    for method in progress(list(features)):
+        pool, val, test = features[method]
+        for prep in PREPROCESSING:
+            out[method, prep] = {
+                n: tuple(np.array(a) for a in zip(*[linear_probe(pool[i], y_pool[i], [val, test], [y_val, y_test], prep) for i in idx]))
+                for n, idx in draws.items()
+            }
+    return out
+
+
+def best_preprocessing(results: dict[tuple[str, str], dict]) -> dict[str, dict]:
+    """For every method and n, the test accuracies of the preprocessing with the best validation mean.
+
+    Choosing on the validation set, never on the test set, keeps the test accuracies honest.
+
+    Returns
+    -------
+    dict
+        ``{method: {n: (preprocessing, test accuracies)}}``.
+    """
+    best: dict[str, dict] = {}
+    for (method, prep), by_n in results.items():
+        for n, (val, test) in by_n.items():
+            current = best.setdefault(method, {}).get(n)
+            if current is None or val.mean() > current[2]:
+                best[method][n] = (prep, test, val.mean())
+    return {m: {n: (prep, test) for n, (prep, test, _) in by_n.items()} for m, by_n in best.items()}
+
+
+def with_new_head(model: SmallCNN, n_classes: int, seed: int) -> SmallCNN:
+    """A copy of a trained :class:`SmallCNN` whose last layer is replaced by a fresh one.
+
+    The blocks keep what task A taught them; the new head has ``n_classes`` outputs for task B.
+    """
+    torch.manual_seed(seed)
+    new = copy.deepcopy(model)
+    new.head = nn.Linear(model.head.in_features, n_classes).to(next(model.parameters()).device)
+    return new
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
+    """The fraction of examples whose highest class score is the true label."""
+    model.eval()
+    dev = next(model.parameters()).device
+    hits = sum(int((model(x[i:i + batch_size].to(dev)).argmax(1).cpu() == y[i:i + batch_size]).sum()) for i in range(0, len(x), batch_size))
+    return hits / len(x)
+
+
+def train_over_draws(
+    make_model: Callable[[int], nn.Module],
+    pool: tuple[torch.Tensor, torch.Tensor],
+    test: tuple[torch.Tensor, torch.Tensor],
+    draws: Draws,
+    steps: int = 25,
+    min_epochs: int = 3,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    progress: Callable = iter,
+) -> dict:
+    """Train a fresh classifier on every draw for about ``steps`` gradient steps; test accuracies.
+
+    Parameters
+    ----------
+    make_model : callable
+        ``make_model(seed)`` returns the network to train, e.g. a task-A network with a new head
+        (fine-tuning) or a randomly initialised one (training from scratch).
+    pool, test : tuple of tensors
+        Images and labels; the draws index ``pool``.
+    steps, min_epochs : int
+        The training budget: about ``steps`` gradient steps whatever the size of the draw (in
+        whole epochs), but at least ``min_epochs`` passes over a large draw.
+
+    Returns
+    -------
+    dict
+        ``{n: test accuracies}``, one per draw.
+    """
+    x_pool, y_pool = pool
+    jobs = [(n, k, idx) for n, idx_list in draws.items() for k, idx in enumerate(idx_list)]
+    out: dict = {n: np.zeros(len(idx_list)) for n, idx_list in draws.items()}
+    for n, k, idx in progress(jobs):
+        seed = 1000 * k + (len(idx) % 1000)
+        model = make_model(seed)
+        idx_t = torch.as_tensor(idx)
+        epochs = max(min_epochs, round(steps / math.ceil(len(idx) / batch_size)))
+        fit(model, (x_pool[idx_t], y_pool[idx_t]), loss_fn=classification_loss, epochs=epochs,
+            batch_size=batch_size, lr=lr, seed=seed, progress=False)
+        out[n][k] = accuracy(model, *test)
+    return out
+
+
+def summarise(curves: dict[str, dict]) -> dict[str, dict]:
+    """``{method: {n: (mean, spread)}}`` in percent; the spread is the standard deviation over draws."""
+    return {m: {n: (100 * float(np.mean(a)), 100 * float(np.std(a))) for n, a in by_n.items()} for m, by_n in curves.items()}
+
+
+class AccuracyTable:
+    """Test accuracy of every method for every number of labels, mean and spread over draws.
+
+    Renders as HTML in Jupyter and in the book (glue it), and as text with ``print``.
+    """
+
+    def __init__(self, curves: dict[str, dict], title: str = "Task B test accuracy (%), mean ± spread over draws") -> None:
+        self.title = title
+        self.stats = summarise(curves)
+        self.columns = list(next(iter(curves.values())))
+
+    def _cell(self, method: str, n) -> str:
+        mean, spread = self.stats[method][n]
+        return f"{mean:.1f} ± {spread:.1f}" if n != "all" else f"{mean:.1f}"
+
+    def _header(self, n) -> str:
+        return "all" if n == "all" else f"n = {n}"
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{self._header(n)}</th>" for n in self.columns)
+        rows = "".join(
+            f"<tr><td>{m}</td>" + "".join(f"<td style='text-align:right'>{self._cell(m, n)}</td>" for n in self.columns) + "</tr>"
+            for m in self.stats
+        )
+        return (f"<table class='results-table'><caption>{self.title}</caption>"
+                f"<thead><tr><th>method</th>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+    def __repr__(self) -> str:
+        width = max(len(m) for m in self.stats)
+        lines = [self.title, " " * width + "".join(f"{self._header(n):>14}" for n in self.columns)]
+        lines += [f"{m:<{width}}" + "".join(f"{self._cell(m, n):>14}" for n in self.columns) for m in self.stats]
+        return "\n".join(lines)
+
+
+def plot_accuracy_curves(curves: dict[str, dict], n_all: int, styles: dict[str, dict] | None = None, ax=None):
+    """Test accuracy (mean, with the spread over draws as error bars) against labels per class.
+
+    ``n_all`` is where "all" sits on the logarithmic axis: the number of labelled examples per
+    class in the whole pool.
+    """
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4.2))
+    for method, (mean_spread) in summarise(curves).items():
+        ns = list(mean_spread)
+        xs = [n_all if n == "all" else n for n in ns]
+        means, spreads = zip(*(mean_spread[n] for n in ns))
+        ax.errorbar(xs, means, yerr=spreads, capsize=3, marker="o", ms=4, label=method, **(styles or {}).get(method, {}))
+    ax.set_xscale("log")
+    ticks = [n for n in next(iter(curves.values())) if n != "all"] + [n_all]
+    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + [f"all\n({n_all})"])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled examples per class of task B (log scale)")
+    ax.set_ylabel("task B test accuracy (%)")
+    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=9)
+    return ax
