@@ -1,6 +1,6 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (about 35 minutes on one core of a 2-core CPU):
+Run from the repository root (about 40 minutes on one core of a busy 2-core CPU):
 
     .venv/bin/python scripts/pretrain_codec.py
 
@@ -18,42 +18,18 @@ from __future__ import annotations
 import argparse
 import hashlib
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from autoencoders.compression import CompressionModel, CropSampler, rd_loss
+from autoencoders.compression import PRETRAIN_STAGES, CompressionModel, CropSampler, PretrainStage, rd_loss
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT_EVERY = 250
 LOG_EVERY = 100
 
 
-@dataclass(frozen=True)
-class Stage:
-    """One training run: its name, objective, length and starting point."""
-
-    name: str
-    lam: float
-    distortion: str
-    steps: int
-    lr: float
-    init: str | None = None  # stage whose weights to start from
-    crop: int = 64
-    batch: int = 8
-    seed: int = 0
-
-
-STAGES = (
-    Stage("mse_mid", lam=0.0035, distortion="mse", steps=4500, lr=2e-3),
-    Stage("mse_low", lam=0.0015, distortion="mse", steps=600, lr=1e-3, init="mse_mid", seed=1),
-    Stage("mse_high", lam=0.0090, distortion="mse", steps=600, lr=1e-3, init="mse_mid", seed=2),
-    Stage("msssim_mid", lam=8.0, distortion="ms-ssim", steps=500, lr=1e-3, init="mse_mid", crop=128, batch=4, seed=3),
-)
-
-
-def train_stage(stage: Stage, sampler: dict[int, CropSampler], out_dir: Path, ckpt_dir: Path, steps: int) -> Path:
+def train_stage(stage: PretrainStage, sampler: dict[int, CropSampler], out_dir: Path, ckpt_dir: Path, steps: int) -> Path:
     """Train one stage (resuming from its checkpoint if there is one) and write its weights."""
     out = out_dir / f"codec_{stage.name}.pt"
     ckpt = ckpt_dir / f"{stage.name}.ckpt"
@@ -120,7 +96,7 @@ def main() -> None:
     ckpt_dir = out_dir / "ckpt" if args.smoke else ROOT / ".cache" / "pretrain"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     samplers: dict[int, CropSampler] = {}
-    for stage in STAGES:
+    for stage in PRETRAIN_STAGES:
         if args.only and stage.name not in args.only:
             continue
         steps = 5 if args.smoke else stage.steps

@@ -18,6 +18,7 @@ import io
 import math
 import struct
 import zlib
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 import constriction
@@ -83,20 +84,25 @@ class PillowCodec:
         The file format; JPEG 2000 is written as a raw J2K codestream (no JP2 box), the smallest
         container Pillow offers.
     quality : float
-        JPEG and WebP: Pillow's quality, 1 (worst) to 100 (JPEG) or 0 to 100 (WebP). JPEG 2000: the
+        JPEG and WebP: Pillow's quality, 1 (worst) to 95 (JPEG) or 0 to 100 (WebP). JPEG 2000: the
         target PSNR in dB of OpenJPEG's fixed-quality mode (higher is better). Ignored for PNG.
+    mode : str, optional
+        Pillow mode that decoded images are converted to; WebP always stores colour, so grey
+        images come back as grey only with ``mode="L"``.
     """
 
     FORMATS = ("JPEG", "JPEG2000", "WEBP", "PNG")
     QUALITY_RANGE = {"JPEG": (1.0, 95.0), "JPEG2000": (15.0, 60.0), "WEBP": (0.0, 100.0), "PNG": (0.0, 0.0)}
 
-    def __init__(self, format: str = "JPEG", quality: float = 75.0) -> None:
+    def __init__(self, format: str = "JPEG", quality: float = 75.0, mode: str | None = None) -> None:
         if format not in self.FORMATS:
             raise ValueError(f"format must be one of {self.FORMATS}, got {format!r}")
         lo, hi = self.QUALITY_RANGE[format]
         if format != "PNG" and not lo <= quality <= hi:
             raise ValueError(f"{format} quality must lie in [{lo}, {hi}], got {quality}")
-        self.format, self.quality = format, float(quality)
+        if mode not in (None, "L", "RGB"):
+            raise ValueError(f"mode must be None, 'L' or 'RGB', got {mode!r}")
+        self.format, self.quality, self.mode = format, float(quality), mode
 
     def __repr__(self) -> str:
         return f"PillowCodec({self.format!r}, quality={self.quality:g})"
@@ -128,7 +134,7 @@ class PillowCodec:
                 if img.size[0] * img.size[1] > MAX_PIXELS:
                     raise ValueError(f"image of {img.size} pixels exceeds the {MAX_PIXELS}-pixel limit")
                 img.load()
-                return np.asarray(img).copy()
+                return np.asarray(img.convert(self.mode) if self.mode else img).copy()
         except ValueError:
             raise
         except Exception as exc:  # Pillow raises OSError, SyntaxError, struct.error... on damage
@@ -319,8 +325,42 @@ def _deconv(cin: int, cout: int) -> nn.ConvTranspose2d:
     return nn.ConvTranspose2d(cin, cout, 5, stride=2, padding=2, output_padding=1)
 
 
-class CompressionModel(nn.Module):
-    """Analysis transform, factorised entropy model and synthesis transform (Balle et al. 2017).
+class TransformCoder(nn.Module):
+    """What every learned codec model has: ``analysis``, ``synthesis`` and a factorised ``density``.
+
+    Subclasses build the transforms and say how large the latent of an image is.
+    """
+
+    in_channels: int
+    analysis: nn.Module
+    synthesis: nn.Module
+    density: FactorizedDensity
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Bring images (n, c, h, w) to a size the analysis transform takes (default: unchanged)."""
+        return x
+
+    def latent_shape(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """Shape (channels, h', w') of the latent of an image of ``shape`` (h, w[, c])."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pass on images (n, c, h, w) in [0, 1]; returns the reconstruction and the bits.
+
+        In training mode the bits are those of ``y + u`` with uniform noise ``u`` (a differentiable
+        stand-in for rounding) while the decoder sees ``round(y)`` with a straight-through
+        gradient; in eval mode both use ``round(y)``.
+        """
+        h, w = x.shape[-2:]
+        y = self.analysis(self.pad(x))
+        y_hat = y + (torch.round(y) - y).detach()
+        y_rate = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else y_hat
+        bits = -torch.log2(self.density.likelihood(y_rate)).sum()
+        return self.synthesis(y_hat)[..., :h, :w], bits
+
+
+class CompressionModel(TransformCoder):
+    """Convolutional analysis and synthesis transforms with GDN (Balle et al. 2017), any image size.
 
     Parameters
     ----------
@@ -363,27 +403,50 @@ class CompressionModel(nn.Module):
         ph, pw = -h % self.factor, -w % self.factor
         return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Training pass on images in [0, 1] whose sides are multiples of :attr:`factor`.
+    def latent_shape(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        f = self.factor
+        return (self.density.channels, -(-shape[0] // f), -(-shape[1] // f))
 
-        Returns the reconstruction and the bits of the latents. In training mode the bits are those
-        of ``y + u`` with uniform noise ``u`` (a differentiable stand-in for rounding) while the
-        decoder sees ``round(y)`` with a straight-through gradient; in eval mode both use round(y).
-        """
-        y = self.analysis(x)
-        y_hat = y + (torch.round(y) - y).detach()
-        y_rate = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else y_hat
-        bits = -torch.log2(self.density.likelihood(y_rate)).sum()
-        return self.synthesis(y_hat), bits
+
+class DenseCompressionModel(TransformCoder):
+    """A fully connected codec model for small grey images of one size (the digits' autoencoder).
+
+    The analysis transform is the MLP encoder ``side^2 -> hidden -> k`` of the autoencoder
+    chapter; its k outputs are the latent, quantised and entropy-coded; the decoder mirrors it.
+    """
+
+    def __init__(self, side: int = 28, k: int = 16, hidden: int = 256) -> None:
+        super().__init__()
+        self.in_channels, self.side, self.k = 1, side, k
+        d = side * side
+        self.analysis = nn.Sequential(
+            nn.Flatten(), nn.Linear(d, hidden), nn.ReLU(), nn.Linear(hidden, k), nn.Unflatten(1, (k, 1, 1))
+        )
+        self.synthesis = nn.Sequential(
+            nn.Flatten(), nn.Linear(k, hidden), nn.ReLU(), nn.Linear(hidden, d), nn.Sigmoid(), nn.Unflatten(1, (1, side, side))
+        )
+        self.density = FactorizedDensity(k)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """Check that images are side x side (nothing to pad)."""
+        if tuple(x.shape[-3:]) != (1, self.side, self.side):
+            raise ValueError(f"this model takes 1 x {self.side} x {self.side} images, got {tuple(x.shape[1:])}")
+        return x
+
+    def latent_shape(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        if tuple(shape[:2]) != (self.side, self.side):
+            raise ValueError(f"this model takes {self.side} x {self.side} images, got shape {shape}")
+        return (self.k, 1, 1)
 
 
 def rd_loss(
-    model: CompressionModel, x: torch.Tensor, lam: float, distortion: str = "mse"
+    model: TransformCoder, x: torch.Tensor, lam: float, distortion: str = "mse"
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Rate + lambda * distortion, Balle et al.'s objective; returns (loss, bpp, distortion).
 
     ``distortion="mse"`` uses 255^2 * MSE (so lambda matches CompressAI's values);
-    ``"ms-ssim"`` uses 1 - MS-SSIM (pytorch-msssim, four scales so that 128-pixel crops suffice).
+    ``"ms-ssim"`` uses 1 - MS-SSIM (pytorch-msssim with the first four of its five scales and a
+    7-pixel window; crops must be larger than 96 pixels).
     """
     x_hat, bits = model(x)
     n, _, h, w = x.shape
@@ -393,7 +456,7 @@ def rd_loss(
     elif distortion == "ms-ssim":
         from pytorch_msssim import ms_ssim
 
-        weights = [0.0448, 0.2856, 0.3001, 0.2363]
+        weights = [w / 0.8668 for w in (0.0448, 0.2856, 0.3001, 0.2363)]  # Wang et al.'s, renormalised
         dist = 1.0 - ms_ssim(x_hat.clamp(0, 1), x, data_range=1.0, win_size=7, weights=weights)
     else:
         raise ValueError(f"distortion must be 'mse' or 'ms-ssim', got {distortion!r}")
@@ -460,3 +523,264 @@ class CropSampler:
                 crop = crop.flip(-1)
             crops.append(crop)
         return torch.stack(crops)
+
+
+@dataclass(frozen=True)
+class PretrainStage:
+    """One run of ``scripts/pretrain_codec.py``: objective, length and starting point.
+
+    The shipped weights ``data/codec_<name>.pt`` are what these stages produce, in this order.
+    """
+
+    name: str
+    lam: float
+    distortion: str
+    steps: int
+    lr: float
+    init: str | None = None  # stage whose weights to start from
+    crop: int = 64
+    batch: int = 8
+    seed: int = 0
+
+
+PRETRAIN_STAGES = (
+    PretrainStage("mse_mid", lam=0.0035, distortion="mse", steps=2500, lr=2e-3),
+    PretrainStage("mse_low", lam=0.0015, distortion="mse", steps=300, lr=1e-3, init="mse_mid", seed=1),
+    PretrainStage("mse_high", lam=0.0090, distortion="mse", steps=300, lr=1e-3, init="mse_mid", seed=2),
+    PretrainStage("msssim_mid", lam=8.0, distortion="ms-ssim", steps=400, lr=1e-3, init="mse_mid", crop=128, batch=2, seed=3),
+)
+
+# --------------------------------------------------------------------------------------------------
+# Codecs on top of the transforms: the learned codec and the linear (PCA) codec
+# --------------------------------------------------------------------------------------------------
+
+
+def _to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 (h, w[, c]) -> float (1, c, h, w) in [0, 1]."""
+    x = torch.from_numpy(np.array(image, dtype=np.float32)).div(255.0)
+    return (x[None] if x.ndim == 2 else x.permute(2, 0, 1))[None]
+
+
+def _to_image(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
+    """float (1, c, h, w) -> uint8 of ``shape``, rounded and clipped to 0..255."""
+    out = x[0].clamp(0, 1).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    return np.ascontiguousarray(out.reshape(shape))
+
+
+class LearnedCodec:
+    """A trained :class:`TransformCoder` turned into a codec with a real bitstream.
+
+    ``encode`` runs the analysis transform, rounds the latents, clamps them to
+    [-radius, radius] and range-codes them with the model's factorised probabilities (constriction);
+    ``decode`` inverts that and runs the synthesis transform. Every byte is counted: a 10-byte
+    header (magic byte, height, width, channels, CRC-32 that turns damage into ``ValueError``) and
+    the range coder's 32-bit words.
+
+    Parameters
+    ----------
+    model : TransformCoder, optional
+        The transforms and the entropy model; by default a fresh, untrained
+        :class:`CompressionModel` for RGB images.
+    radius : int
+        Latents are clamped to [-radius, radius]; :meth:`clamped_fraction` says how often that bites.
+    """
+
+    def __init__(self, model: TransformCoder | None = None, radius: int = 48) -> None:
+        if radius < 1:
+            raise ValueError(f"radius must be a positive integer, got {radius}")
+        self.model = (model or CompressionModel()).eval()
+        self.radius = radius
+
+    def _check(self, image: np.ndarray) -> np.ndarray:
+        image = check_image(image)
+        channels = 1 if image.ndim == 2 else image.shape[2]
+        if channels != self.model.in_channels:
+            raise ValueError(f"this codec's model takes {self.model.in_channels}-channel images, got shape {image.shape}")
+        return image
+
+    @torch.no_grad()
+    def latents(self, image: np.ndarray) -> np.ndarray:
+        """The quantised latents of ``image``: round(analysis(x)) clamped, shape (channels, h', w')."""
+        x = self.model.pad(_to_tensor(self._check(image)))
+        y = torch.round(self.model.analysis(x))[0]
+        return y.clamp(-self.radius, self.radius).to(torch.int64).numpy()
+
+    @torch.no_grad()
+    def synthesise(self, latents: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+        """The decoder: the image of ``shape`` that the quantised ``latents`` describe."""
+        h, w = shape[:2]
+        x = self.model.synthesis(torch.from_numpy(latents).float()[None])[..., :h, :w]
+        return _to_image(x, shape)
+
+    def _pmfs(self) -> np.ndarray:
+        return _quantised_pmfs(self.model.density.pmfs(self.radius))
+
+    def _rows(self, latent_shape: tuple[int, int, int]) -> np.ndarray:
+        c, h, w = latent_shape
+        return np.repeat(np.arange(c), h * w)
+
+    def encode(self, image: np.ndarray) -> bytes:
+        """Header + range-coded quantised latents."""
+        y = self.latents(image)
+        payload = entropy_encode((y + self.radius).ravel(), self._rows(y.shape), self._pmfs())
+        return _pack("learned", image.shape, payload)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
+        shape, payload = _unpack("learned", data)
+        if (1 if len(shape) == 2 else shape[2]) != self.model.in_channels:
+            raise ValueError(f"data holds a {shape} image; this codec's model takes {self.model.in_channels} channels")
+        latent_shape = self.model.latent_shape(shape)
+        symbols = entropy_decode(payload, self._rows(latent_shape), self._pmfs())
+        return self.synthesise((symbols - self.radius).reshape(latent_shape), shape)
+
+    def reconstruct(self, image: np.ndarray) -> np.ndarray:
+        """What :meth:`decode` returns for ``encode(image)``, computed without the bitstream."""
+        return self.synthesise(self.latents(image), np.asarray(image).shape)
+
+    def estimated_bits(self, image: np.ndarray) -> float:
+        """Ideal code length of the latents under the model, -sum log2 p(y), in bits (no header)."""
+        y = self.latents(image)
+        pmfs = self._pmfs()
+        return float(-np.log2(pmfs[self._rows(y.shape), (y + self.radius).ravel()]).sum())
+
+    def clamped_fraction(self, image: np.ndarray) -> float:
+        """Fraction of latents that reach the clamp at +-radius (should be 0 for a trained model)."""
+        return float(np.mean(np.abs(self.latents(image)) >= self.radius))
+
+
+def load_codec_model(name: str, **kwargs) -> CompressionModel:
+    """A pretrained :class:`CompressionModel` from ``data/codec_<name>.pt`` (checksum verified)."""
+    from autoencoders.data import data_path
+
+    model = CompressionModel(**kwargs)
+    state = torch.load(data_path(f"codec_{name}.pt"), map_location="cpu", weights_only=True)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model.eval()
+
+
+class PCACodec:
+    """The linear transform codec: PCA on b x b blocks, uniform quantisation, entropy coding.
+
+    The encoder is the linear autoencoder of the PCA chapter (project each block on the top ``k``
+    principal components), then each coefficient is rounded to a multiple of ``step`` and range-coded
+    with a per-component histogram learned by :meth:`fit`. With ``block`` equal to the image size
+    it is a whole-image PCA codec.
+
+    Parameters
+    ----------
+    block : int
+        Side of the square blocks (images are edge-padded to a multiple of it).
+    k : int, optional
+        Components kept; all of them by default.
+    step : float
+        Quantisation step of the coefficients, in grey levels (0..255): larger means fewer bits.
+    radius : int
+        Quantised coefficients are clamped to [-radius, radius].
+    """
+
+    def __init__(self, block: int = 8, k: int | None = None, step: float = 16.0, radius: int = 64) -> None:
+        if block < 1 or step <= 0 or radius < 1 or (k is not None and k < 1):
+            raise ValueError(f"need block >= 1, step > 0, radius >= 1, k >= 1; got {block}, {step}, {radius}, {k}")
+        self.block, self.k, self.step, self.radius = block, k, float(step), radius
+        self.pca_ = None
+
+    def _blocks(self, image: np.ndarray) -> np.ndarray:
+        """Edge-padded image -> rows of b*b*c values in 0..255."""
+        b = self.block
+        img = image if image.ndim == 3 else image[..., None]
+        h, w, c = img.shape
+        img = np.pad(img, ((0, -h % b), (0, -w % b), (0, 0)), mode="edge").astype(np.float64)
+        hb, wb = img.shape[0] // b, img.shape[1] // b
+        return img.reshape(hb, b, wb, b, c).transpose(0, 2, 1, 3, 4).reshape(hb * wb, b * b * c)
+
+    def fit(self, images) -> "PCACodec":
+        """Learn the components from training images and the coefficient histograms at ``step``."""
+        from sklearn.decomposition import PCA
+
+        images = [check_image(im) for im in images]
+        if not images:
+            raise ValueError("fit needs at least one training image")
+        self.channels_ = 1 if images[0].ndim == 2 else images[0].shape[2]
+        blocks = np.concatenate([self._blocks(im) for im in images])
+        k = min(self.k or blocks.shape[1], *blocks.shape)
+        self.pca_ = PCA(n_components=k, svd_solver="full").fit(blocks)
+        q = self._quantise(self.pca_.transform(blocks))
+        counts = np.stack([np.bincount(col, minlength=2 * self.radius + 1) for col in q.T]).astype(np.float64)
+        self.pmfs_ = _quantised_pmfs(counts + 0.5)  # add-1/2 so unseen values stay codable
+        return self
+
+    def _quantise(self, coefficients: np.ndarray) -> np.ndarray:
+        """Coefficient indices in 0..2 radius (rounded to the step, clamped, shifted)."""
+        return np.clip(np.round(coefficients / self.step), -self.radius, self.radius).astype(np.int64) + self.radius
+
+    def _check(self, image: np.ndarray) -> np.ndarray:
+        if self.pca_ is None:
+            raise ValueError("this PCACodec is not fitted yet: call fit(training_images) first")
+        image = check_image(image)
+        if (1 if image.ndim == 2 else image.shape[2]) != self.channels_:
+            raise ValueError(f"codec fitted on {self.channels_}-channel images, got shape {image.shape}")
+        return image
+
+    def _n_blocks(self, shape: tuple[int, ...]) -> int:
+        return -(-shape[0] // self.block) * -(-shape[1] // self.block)
+
+    def encode(self, image: np.ndarray) -> bytes:
+        """Header + range-coded quantised PCA coefficients of every block."""
+        image = self._check(image)
+        q = self._quantise(self.pca_.transform(self._blocks(image)))
+        rows = np.tile(np.arange(q.shape[1]), q.shape[0])
+        return _pack("pca", image.shape, entropy_encode(q.ravel(), rows, self.pmfs_))
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
+        shape, payload = _unpack("pca", data)
+        if self.pca_ is None:
+            raise ValueError("this PCACodec is not fitted yet: call fit(training_images) first")
+        k, n = self.pca_.n_components_, self._n_blocks(shape)
+        q = entropy_decode(payload, np.tile(np.arange(k), n), self.pmfs_).reshape(n, k)
+        blocks = self.pca_.inverse_transform((q - self.radius) * self.step)
+        b, c = self.block, self.channels_
+        hb, wb = -(-shape[0] // b), -(-shape[1] // b)
+        img = blocks.reshape(hb, wb, b, b, c).transpose(0, 2, 1, 3, 4).reshape(hb * b, wb * b, c)
+        out = np.clip(np.round(img[: shape[0], : shape[1]]), 0, 255).astype(np.uint8)
+        return out.reshape(shape)
+
+
+# --------------------------------------------------------------------------------------------------
+# Measuring rate and distortion
+# --------------------------------------------------------------------------------------------------
+
+
+def measure(codec: Codec, images, ms_ssim: bool = True) -> dict[str, float]:
+    """Mean bits per pixel, bytes, PSNR (dB) and MS-SSIM of ``codec`` over ``images``.
+
+    Every number comes from the bytes: the rate from ``len(encode(image))`` and the quality from
+    ``decode`` of those bytes. MS-SSIM needs images larger than 160 pixels (skip it for digits).
+    """
+    from autoencoders import metrics
+
+    rows = []
+    for image in images:
+        data = codec.encode(image)
+        decoded = codec.decode(data)
+        row = [bits_per_pixel(len(data), image.shape), len(data), metrics.psnr(image, decoded, 255.0)]
+        if ms_ssim:
+            row.append(metrics.ms_ssim(image, decoded))
+        rows.append(row)
+    mean = np.mean(rows, axis=0)
+    keys = ["bpp", "bytes", "psnr", "ms_ssim"][: len(mean)]
+    return dict(zip(keys, (float(v) for v in mean)))
+
+
+def at_rate(bpp: np.ndarray, values: np.ndarray, target: float) -> float:
+    """A rate-distortion curve's value at ``target`` bits per pixel, interpolated in log-rate.
+
+    Returns NaN when ``target`` lies outside the measured rates: no extrapolation.
+    """
+    bpp, values = np.asarray(bpp, dtype=float), np.asarray(values, dtype=float)
+    order = np.argsort(bpp)
+    bpp, values = bpp[order], values[order]
+    if not bpp[0] <= target <= bpp[-1]:
+        return float("nan")
+    return float(np.interp(np.log(target), np.log(bpp), values))
