@@ -201,3 +201,31 @@ def test_offline_assets_are_built_not_committed():
         ["git", "ls-files", "_assets/mathjax"], cwd=ROOT, capture_output=True, text=True, check=True
     ).stdout.split()
     assert not tracked, f"MathJax must not be committed (the Makefile installs it from npm): {tracked[:3]}"
+
+
+LABEL = re.compile(r"^\(([^)\s]+)\)=\s*$|^:(?:label|name):[ \t]*(\S+)", re.M)
+XREF = re.compile(r"\{(ref|numref|prf:ref|doc)\}`(?:[^`<]*<)?([^`>]+)>?`")
+MD_LINK = re.compile(r"\]\((?:\.{1,2}/)*(?:chapters/)?(\d\d_\w+)\.(?:ipynb|md)[)#]")
+
+
+def test_every_chapter_cross_references_another_chapter():
+    """Chapters refer to each other ({ref}, {numref}, {prf:ref}, {doc} or a link), as issue 4 asks."""
+    texts = {stem: markdown_sources()[f"{stem}.ipynb"] for stem in CHAPTER_IDS}
+    owner = {
+        label: stem
+        for stem, text in texts.items()
+        for match in LABEL.finditer(text)
+        for label in match.groups()
+        if label
+    }
+    isolated = []
+    for stem, text in texts.items():
+        targets = set(MD_LINK.findall(text))
+        for role, target in XREF.findall(text):
+            if role == "doc":
+                targets.add(Path(target).stem)
+            elif target in owner:
+                targets.add(owner[target])
+        if not targets - {stem}:
+            isolated.append(stem)
+    assert not isolated, f"these chapters refer to no other chapter ({{ref}}, {{numref}}, {{prf:ref}} or {{doc}}): {isolated}"
