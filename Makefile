@@ -52,7 +52,7 @@ notebooks: install
 	$(PY) -m pytest --nbval-lax --nbval-current-env chapters
 
 book-fresh: install
-	rm -rf _build/.jupyter_cache _build/html
+	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
 	$(JB)
 
 browser: install $(CHROMIUM)

@@ -10,14 +10,16 @@ import html
 from typing import Any
 
 
-def glue(name: str, value: Any, display: bool = False) -> Any:
-    """Glue ``value`` under ``name`` for the book (myst-nb) and return it unchanged."""
+def glue(name: str, value: Any, display: bool = False) -> None:
+    """Glue ``value`` under ``name`` for the book (myst-nb).
+
+    Returns nothing, so a cell ending with a glue call shows no stray value in the book.
+    """
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # running outside the book build: nothing to glue into
-        return value
+        return
     myst_glue(name, value, display=display)
-    return value
 
 
 class ResultsTable:
