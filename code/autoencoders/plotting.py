@@ -93,6 +93,7 @@ def loss_curves(history: dict[str, Sequence[float]], ylabel: str = "loss", logy:
             continue
         ax.plot(np.arange(1, len(values) + 1), values, label=name)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel(ylabel)
     if logy:
         ax.set_yscale("log")
