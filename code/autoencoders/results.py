@@ -9,6 +9,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+import numpy as np
+
 
 def glue(name: str, value: Any, display: bool = False) -> None:
     """Glue ``value`` under ``name`` for the book (myst-nb).
@@ -19,6 +21,8 @@ def glue(name: str, value: Any, display: bool = False) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:  # running outside the book build: nothing to glue into
         return
+    if isinstance(value, np.generic):  # myst-nb formats Python numbers, not NumPy scalars
+        value = value.item()
     myst_glue(name, value, display=display)
 
 
