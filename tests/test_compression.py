@@ -2,6 +2,7 @@
 
 import json
 import struct
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +92,12 @@ def test_foreign_bytes_raise_value_error(case):
             codec.decode(junk)
 
 
-@pytest.mark.parametrize("name", ["pca-rgb", "pca-grey", "learned-untrained", "learned-dense", "learned-pretrained", "png-rgb"])
+@pytest.mark.parametrize("name", ["pca-rgb", "pca-grey", "learned-untrained", "learned-dense", "learned-pretrained"])
 def test_any_altered_byte_is_detected_by_checksummed_formats(name):
     make, image = CODECS[name]
     codec = make()
     data = bytearray(codec.encode(image))
-    for position in (len(data) - 1, len(data) // 2, 12):
+    for position in (len(data) - 1, len(data) // 2, 12, 2, 5):  # payload and header fields
         damaged = bytearray(data)
         damaged[position] ^= 0x5A
         with pytest.raises(ValueError):
@@ -107,7 +108,8 @@ def test_any_altered_byte_is_detected_by_checksummed_formats(name):
 def test_huge_or_nonsense_header_sizes_are_refused_quickly(kind, codec):
     payload = b"\x00" * 8
     for h, w, c in ((65535, 65535, 3), (0, 10, 3), (10, 10, 7)):
-        header = struct.pack(">BHHBI", comp._MAGIC[kind], h, w, c, __import__("zlib").crc32(payload))
+        fields = struct.pack(">BHHB", comp._MAGIC[kind], h, w, c)
+        header = fields + struct.pack(">I", zlib.crc32(fields + payload))
         with pytest.raises(ValueError, match="header"):
             codec.decode(header + payload)
 
