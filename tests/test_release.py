@@ -4,6 +4,7 @@ never overwritten, broken marker layouts are refused before anything is written,
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import re
 import shutil
@@ -271,6 +272,61 @@ def test_an_unreadable_chapter_is_named(chapter):
 
 
 # --- the real chapters ----------------------------------------------------------------------------
+
+
+def _python(source: str) -> ast.Module:
+    """A code cell as Python, with IPython magics and shell lines replaced by ``pass``."""
+    return ast.parse("\n".join(re.sub(r"^(\s*)[%!].*", r"\1pass", line) for line in source.splitlines()))
+
+
+def _bound(tree: ast.Module) -> set[str]:
+    """The names a cell binds at top level (def, class, assignment, import, loop variable)."""
+    names: set[str] = set()
+    for stmt in tree.body:
+        if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(stmt.name)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in stmt.names)
+        else:
+            names.update(n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names
+
+
+def answers_used_later(nb: nbformat.NotebookNode, name: str) -> list[str]:
+    """Uses of a name defined by a solution in a later cell other than its check (a stub there)."""
+    in_solution = {source for solution in solutions(nb, name).values() for source in solution.code.split("\n\n")}
+    stubbed: set[str] = set()
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        tree = _python(cell.source)
+        defined = _bound(tree)
+        if cell.source in in_solution:
+            stubbed |= defined
+            continue
+        checks = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and ast.unparse(n.func) == "ae.exercises.check"]
+        exempt = {id(a) for c in checks for a in ast.walk(c)}
+        used = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in exempt and n.id in stubbed}
+        used -= defined  # the cell defines its own (a redefinition of the name)
+        problems += [f"{name}, cell {index + 1} uses {u}, the answer to an exercise (a stub for the student)" for u in sorted(used)]
+        stubbed -= defined
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "chapters").glob("*.ipynb")) + [FIXTURE], ids=lambda p: p.stem)
+def test_later_cells_do_not_use_exercise_answers(path):
+    problems = answers_used_later(nbformat.read(path, as_version=4), path.name)
+    assert not problems, "\n".join(problems)
+
+
+def test_a_later_use_of_an_answer_is_found():
+    nb = nbformat.read(FIXTURE, as_version=4)
+    nb.cells.append(new_code_cell("print(centre(X))"))
+    assert answers_used_later(nb, "fx.ipynb") == [
+        f"fx.ipynb, cell {len(nb.cells)} uses centre, the answer to an exercise (a stub for the student)"
+    ]
+
 
 
 def test_the_chapters_release_hides_every_solution_and_every_student_notebook_runs(tmp_path):
