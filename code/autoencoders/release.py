@@ -63,6 +63,8 @@ def _add_note(lines: list[str]) -> None:
 
 def _student_markdown(source: str, gated: str | None, where: str) -> tuple[str, str | None]:
     """Remove solution prose from a markdown cell; return it and the open gated solution after it."""
+    if gated is None and "{solution" not in source:
+        return source, None
     lines = source.splitlines()
     out: list[str] = []
     noted = False
@@ -99,6 +101,8 @@ def _student_markdown(source: str, gated: str | None, where: str) -> tuple[str, 
 
 def _student_code(source: str, exercise_id: str | None, where: str) -> str:
     """Replace every BEGIN/END SOLUTION region of a code cell by a NotImplementedError stub."""
+    if exercise_id is None and not re.search(r"SOLUTION", source, re.IGNORECASE):
+        return source
     out: list[str] = []
     stubs: dict[int, int] = {}  # line number of a stub in the output -> line of its BEGIN in the source
     inside = False
