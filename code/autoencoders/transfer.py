@@ -196,10 +196,10 @@ def probe_over_draws(
     for method in progress(list(features)):
         pool, val, test = features[method]
         for prep in PREPROCESSING:
-            out[method, prep] = {
-                n: tuple(np.array(a) for a in zip(*[linear_probe(pool[i], y_pool[i], [val, test], [y_val, y_test], prep) for i in idx]))
-                for n, idx in draws.items()
-            }
+            out[method, prep] = {}
+            for n, idx_list in draws.items():
+                scores = np.array([linear_probe(pool[i], y_pool[i], [val, test], [y_val, y_test], prep) for i in idx_list])
+                out[method, prep][n] = (scores[:, 0], scores[:, 1])
     return out
 
 
@@ -275,7 +275,7 @@ def train_over_draws(
     jobs = [(n, k, idx) for n, idx_list in draws.items() for k, idx in enumerate(idx_list)]
     out: dict = {n: np.zeros(len(idx_list)) for n, idx_list in draws.items()}
     for n, k, idx in progress(jobs):
-        seed = 1000 * k + (len(idx) % 1000)
+        seed = 1000 * k + (len(idx) % 1000)  # a different initialisation and shuffling for every draw
         model = make_model(seed)
         idx_t = torch.as_tensor(idx)
         epochs = max(min_epochs, round(steps / math.ceil(len(idx) / batch_size)))
@@ -334,7 +334,7 @@ def plot_accuracy_curves(curves: dict[str, dict], n_all: int, styles: dict[str, 
 
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4.2))
-    for method, (mean_spread) in summarise(curves).items():
+    for method, mean_spread in summarise(curves).items():
         ns = list(mean_spread)
         xs = [n_all if n == "all" else n for n in ns]
         means, spreads = zip(*(mean_spread[n] for n in ns))
