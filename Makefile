@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JB      := $(VENV)/bin/jupyter-book build . --builder html -W --keep-going
 
-.PHONY: install book test unit notebooks book-fresh browser student pretrain clean
+.PHONY: install book test check unit notebooks book-fresh browser student pretrain clean
 
 ## install: the virtual environment with the pinned versions, and MathJax for offline math
 install: $(STAMP) $(MATHJAX)
@@ -43,7 +43,14 @@ book: install
 ## test: every test from scratch: unit and exercise tests, every notebook (nbval), the student
 ## release, the book build with all notebooks re-executed, and the browser check of the built book
 test: install $(CHROMIUM)
-	$(MAKE) --no-print-directory unit notebooks book-fresh browser
+	$(MAKE) --no-print-directory check book-fresh browser
+
+# Unit tests, exercise tests, the student release and nbval over every chapter in one run, two
+# workers (one per core, a whole test file each); one BLAS/torch thread per worker, as two
+# processes with two threads each on two cores thrash.
+check: install
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -m "not browser" -n 2 --dist loadfile \
+	    --nbval-lax --nbval-current-env tests chapters
 
 unit: install
 	$(PY) -m pytest tests -m "not browser"
@@ -61,6 +68,10 @@ browser: install $(CHROMIUM)
 ## student: student notebooks (solutions replaced by stubs) into student/; never overwrites your edits
 student: install
 	$(PY) -m autoencoders.release chapters student
+
+## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 30 min)
+pretrain: install
+	$(PY) scripts/pretrain_codec.py
 
 clean:
 	rm -rf _build student .pytest_cache
