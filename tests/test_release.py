@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import multiprocessing
+import os
 import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
@@ -337,7 +338,9 @@ def test_the_chapters_release_hides_every_solution_and_every_student_notebook_ru
     problems = [p for name in names for p in released_problems(chapters / name, tmp_path / name)]
     assert not problems, "\n".join(problems)
     # cwd is chapters/ (the student folder sits at the same depth), so relative paths resolve alike
-    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+    # Two kernels at once on two cores; one when pytest-xdist already runs another worker beside us.
+    workers = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         results = list(pool.map(execute, [tmp_path / n for n in names], [chapters] * len(names)))
     errors = [error for error, _ in results if error]
     assert not errors, "student notebooks that do not run top to bottom:\n" + "\n".join(errors)
