@@ -10,7 +10,7 @@ STAMP   := $(VENV)/.installed
 MATHJAX := _assets/mathjax/tex-chtml.js
 CHROMIUM := /usr/bin/chromium
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-JB      := $(VENV)/bin/jupyter-book build . --builder html -W --keep-going
+JB      := AE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --builder html -W --keep-going
 
 .PHONY: install book test check unit notebooks book-fresh browser student pretrain clean
 

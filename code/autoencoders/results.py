@@ -2,11 +2,16 @@
 
 Numbers in the text come from the computation through myst-nb's ``glue``; when the notebook runs
 outside the book build (Jupyter, Colab) without myst-nb installed, gluing does nothing.
+
+A glued figure appears in the book where the text pastes it (``{glue:figure}``, with its caption).
+Outside the book build it is also shown in the cell, so a student running the notebook sees every
+figure; the Makefile sets ``AE_BOOK_BUILD=1`` for the build, so the book does not show it twice.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from typing import Any
 
 import numpy as np
@@ -17,6 +22,10 @@ def glue(name: str, value: Any, display: bool = False) -> None:
 
     Returns nothing, so a cell ending with a glue call shows no stray value in the book.
     """
+    if not display and not os.environ.get("AE_BOOK_BUILD") and type(value).__name__ == "Figure":
+        from IPython.display import display as show
+
+        show(value)  # running the notebook: show the figure in its cell
     try:
         from myst_nb import glue as myst_glue
     except ImportError:  # running outside the book build: nothing to glue into
