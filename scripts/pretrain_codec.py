@@ -1,11 +1,13 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (about 40 minutes on one core of a busy 2-core CPU):
+Run from the repository root (377 s in all, measured on one core of a 2-core CPU shared with
+other jobs; about 15 minutes when the machine is busier):
 
     .venv/bin/python scripts/pretrain_codec.py
 
 Seeded and single-threaded, so a run writes the same weights every time; it checkpoints every
-``CHECKPOINT_EVERY`` steps under ``.cache/pretrain/`` and resumes from there when restarted. The
+``CHECKPOINT_EVERY`` steps under ``.cache/pretrain/`` and resumes from there when restarted
+(delete that folder after changing the model or the stages, or it resumes stale state). The
 stages run in order: an MSE codec trained from scratch at a middle rate, three fine-tunes of it to
 lower and higher rates (other lambdas), and a fine-tune for MS-SSIM. Each writes
 ``data/codec_<stage>.pt`` (float16 state dict) and logs one line per ``LOG_EVERY`` steps.

@@ -18,19 +18,19 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_mid.pt": "99fea0a7bad41617dfa5330455fb85f67ea7cd98ff6e68a65bc074f4dbe43e7a",
-    "codec_mse_low.pt": "74e8a380fd49ded7f6a4d9799dd1b1e4aaf94056b457354556a03f1eb74d1a05",
-    "codec_mse_high.pt": "277436f9fefa07cb1a3a1f0a6d2414815aaf6a7d26c85990ac31b61cb8e07913",
-    "codec_msssim_mid.pt": "d4cd4e7a9fe513d88e13f1b4a369d07f440473c41d37f2bb3d0a2174d6c74d7c",
+    "codec_mse_mid.pt": "c407d01a4701da9f0274a7f502f7927c250236ebffbc38502e05bbb598d3a8c8",
+    "codec_mse_low.pt": "f5c220a04df6af9a1bc99197d0446b8b6309d7465d209a7fbcc1ebb55d1492f4",
+    "codec_mse_high.pt": "4530098647aeb2d40255ca9f3973309952994ff2cf7ab8a1d42fdf8b0a01ec08",
+    "codec_msssim_mid.pt": "3cc9e7816162937bc3029a885dab490dd5432264b4fb91c92ad66ae8678811c9",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_mid.pt": "git checkout -- data/codec_mse_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, about 30 min)",
-    "codec_mse_low.pt": "git checkout -- data/codec_mse_low.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, about 30 min)",
-    "codec_mse_high.pt": "git checkout -- data/codec_mse_high.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, about 30 min)",
-    "codec_msssim_mid.pt": "git checkout -- data/codec_msssim_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, about 30 min)",
+    "codec_mse_mid.pt": "git checkout -- data/codec_mse_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
+    "codec_mse_low.pt": "git checkout -- data/codec_mse_low.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
+    "codec_mse_high.pt": "git checkout -- data/codec_mse_high.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
+    "codec_msssim_mid.pt": "git checkout -- data/codec_msssim_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
 }
 
 
