@@ -12,13 +12,14 @@ stages run in order: an MSE codec trained from scratch at a middle rate, three f
 lower and higher rates (other lambdas), and a fine-tune for MS-SSIM. Each writes
 ``data/codec_<stage>.pt`` (float16 state dict) and logs one line per ``LOG_EVERY`` steps.
 Training crops come only from ``ae.compression.TRAINING``; the held-out photographs are never seen.
-``--smoke`` runs a few steps of every stage into /tmp instead (a quick check of the pipeline).
+``--smoke`` runs a few steps of every stage into the temporary folder instead (a quick check of the pipeline).
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import tempfile
 import time
 from pathlib import Path
 
@@ -89,12 +90,12 @@ def train_stage(stage: PretrainStage, sampler: dict[int, CropSampler], out_dir: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="5 steps per stage, written to /tmp")
+    parser.add_argument("--smoke", action="store_true", help="5 steps per stage, written to the temporary folder")
     parser.add_argument("--only", nargs="*", help="run only these stages (their init stages must exist)")
     args = parser.parse_args()
     torch.set_num_threads(1)  # deterministic, and polite on a shared machine
     torch.use_deterministic_algorithms(True)
-    out_dir = Path("/tmp/pretrain_smoke") if args.smoke else ROOT / "data"
+    out_dir = Path(tempfile.gettempdir()) / "pretrain_smoke" if args.smoke else ROOT / "data"
     ckpt_dir = out_dir / "ckpt" if args.smoke else ROOT / ".cache" / "pretrain"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     samplers: dict[int, CropSampler] = {}
