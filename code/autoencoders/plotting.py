@@ -8,6 +8,10 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+# Width in inches of a figure that spans the text column: figures are drawn at the size they are
+# shown, so their text renders at about body-text size. Use ``figsize=(WIDTH, h)`` (or a fraction).
+WIDTH = 7.0
+
 STYLE = {
     "figure.dpi": 110,
     "savefig.dpi": 110,

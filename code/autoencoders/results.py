@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import os
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -35,36 +35,116 @@ def glue(name: str, value: Any, display: bool = False) -> None:
     myst_glue(name, value, display=display)
 
 
-class ResultsTable:
-    """The table of what a chapter measured: one row per quantity, with the claim it supports.
+MISSING = "\N{EM DASH}"
 
-    Renders as HTML in Jupyter and in the book; ``glue`` it under ``<chapter>_results`` so the
-    "What we measured" page can show every chapter's table.
+
+def format_cell(value: Any, fmt: str = "{:.4g}") -> str:
+    """One table cell as text: one number per cell, never ``-0.00``, ``inf`` or ``nan``.
+
+    ``None`` and non-finite numbers show as a dash (say what it means in the table's note);
+    a ``(mean, spread)`` pair shows as ``mean ± spread``, both with ``fmt``; integers get
+    thousands separators; strings are kept as they are.
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, tuple) and len(value) == 2:
+        mean, spread = (format_cell(v, fmt) for v in value)
+        return f"{mean}\N{NO-BREAK SPACE}\N{PLUS-MINUS SIGN}\N{NO-BREAK SPACE}{spread}"
+    if isinstance(value, (bool, np.bool_)):
+        return "yes" if value else "no"
+    if isinstance(value, (int, np.integer)):
+        return f"{int(value):,}"
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return MISSING
+        text = fmt.format(float(value))
+        if text.startswith("-") and not any(c in "123456789" for c in text.split("e")[0]):
+            text = text[1:]  # a value that rounds to zero has no sign
+        return text.replace("-", "\N{MINUS SIGN}")
+    return str(value)
+
+
+class Table:
+    """A table a reader sees, in the book's one style (Jupyter, the book, and ``print``).
+
+    Every table of results in the chapters is one of these: columns with a header, rows of
+    cells formatted by :func:`format_cell` (numbers right-aligned), a caption saying what the
+    table shows and an optional note under it (for example what a dash means).
+
+    Parameters
+    ----------
+    columns
+        Column headers; the first column names the rows.
+    caption
+        What the table shows, with units (``"PSNR (dB) on 500 test digits"``).
+    fmt
+        Format of numbers: one string for every column, or a dict from column header to format.
+    note
+        A sentence shown under the table.
     """
 
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.rows: list[tuple[str, str, str]] = []
+    def __init__(self, columns: Sequence[str], caption: str = "", fmt: str | dict[str, str] = "{:.4g}",
+                 note: str = "") -> None:
+        self.columns = list(columns)
+        self.caption = caption
+        self.fmt = fmt
+        self.note = note
+        self.rows: list[list[str]] = []
+        self.numeric: list[list[bool]] = []
 
-    def add(self, quantity: str, value: Any, claim: str = "", fmt: str = "{:.4g}") -> "ResultsTable":
-        """Add a row; numbers are formatted with ``fmt``, anything else with ``str``."""
-        text = fmt.format(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else str(value)
-        self.rows.append((quantity, text, claim))
+    @classmethod
+    def from_mapping(cls, mapping: dict[str, dict[str, Any]], row_header: str = "", **kwargs) -> "Table":
+        """A table from ``{row name: {column header: value}}`` (the columns of the first row)."""
+        if not mapping:
+            raise ValueError("from_mapping needs at least one row")
+        headers = list(next(iter(mapping.values())))
+        table = cls([row_header, *headers], **kwargs)
+        for name, row in mapping.items():
+            table.add(name, *(row.get(h) for h in headers))
+        return table
+
+    def add(self, *cells: Any, fmt: str | None = None) -> "Table":
+        """Add one row (one value per column); ``fmt`` overrides the number format of this row."""
+        if len(cells) != len(self.columns):
+            raise ValueError(f"a row of this table has {len(self.columns)} cells ({', '.join(self.columns)}), "
+                             f"got {len(cells)}")
+        formats = [fmt or (self.fmt.get(h, "{:.4g}") if isinstance(self.fmt, dict) else self.fmt)
+                   for h in self.columns]
+        self.rows.append([format_cell(c, f) for c, f in zip(cells, formats)])
+        self.numeric.append([not isinstance(c, str) for c in cells])
         return self
 
     def _repr_html_(self) -> str:
-        cells = "".join(
-            f"<tr><td>{html.escape(q)}</td><td style='text-align:right'>{html.escape(v)}</td>"
-            f"<td>{html.escape(c)}</td></tr>"
-            for q, v, c in self.rows
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td class='num'>{html.escape(c)}</td>" if num and j else f"<td>{html.escape(c)}</td>"
+                             for j, (c, num) in enumerate(zip(row, numeric))) + "</tr>"
+            for row, numeric in zip(self.rows, self.numeric)
         )
-        return (
-            f"<table class='results-table'><caption>{html.escape(self.title)}</caption>"
-            "<thead><tr><th>quantity</th><th>measured</th><th>what it shows</th></tr></thead>"
-            f"<tbody>{cells}</tbody></table>"
-        )
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        note = f"<p class='results-note'>{html.escape(self.note)}</p>" if self.note else ""
+        return (f"<div class='results'><table class='results-table'>{caption}<thead><tr>{head}</tr></thead>"
+                f"<tbody>{body}</tbody></table>{note}</div>")
 
     def __repr__(self) -> str:
-        width = max((len(q) for q, _, _ in self.rows), default=8)
-        lines = [self.title] + [f"  {q:<{width}}  {v:>12}  {c}" for q, v, c in self.rows]
-        return "\n".join(lines)
+        rows = [self.columns, *self.rows]
+        widths = [max(len(r[j]) for r in rows) for j in range(len(self.columns))]
+        lines = [self.caption] if self.caption else []
+        lines += ["  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(r, widths)))
+                  for r in rows]
+        return "\n".join(lines + ([self.note] if self.note else []))
+
+
+class ResultsTable(Table):
+    """The table of what a chapter measured: one row per quantity, with the claim it supports.
+
+    ``glue`` it under ``<chapter>_results`` so the "What we measured" page shows every chapter's
+    table.
+    """
+
+    def __init__(self, title: str, note: str = "") -> None:
+        super().__init__(["quantity", "measured", "what it shows"], caption=title, note=note)
+
+    def add(self, quantity: str, value: Any, claim: str = "", fmt: str = "{:.4g}") -> "ResultsTable":
+        """Add a row; numbers are formatted with ``fmt`` (see :func:`format_cell`)."""
+        return super().add(quantity, value, claim, fmt=fmt)
