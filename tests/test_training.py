@@ -1,11 +1,14 @@
-"""The shared training loop: it learns, it is deterministic given the seed, it saves and loads
-weights safely, and it refuses bad input with a clear message."""
+"""The shared training loop: it learns, it is deterministic given the seed, it predicts in
+batches without gradients, it saves and loads weights safely, and it refuses bad input with a
+clear message."""
 
 import pytest
 import torch
 
 from autoencoders.models import MLPAutoencoder, SmallCNN
-from autoencoders.training import classification_loss, evaluate, fit, load, reconstruction_loss, save
+from autoencoders.training import (
+    classification_loss, evaluate, fit, load, predict, reconstruction_loss, save,
+)
 
 CPU = torch.device("cpu")
 
@@ -85,6 +88,25 @@ def test_tuples_train_a_classifier_and_a_denoiser():
     assert history["test"] == [] and len(history["train"]) == 2
     model = small_model()
     assert reconstruction_loss(model, noisy, x) != reconstruction_loss(model, noisy)
+
+
+def test_predict_is_the_model_in_eval_mode_batch_by_batch_without_gradients():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 8), torch.nn.Dropout(0.5))
+    x = toy_images(10)
+    model.train()
+    out = predict(model, x, batch_size=3)  # 4 batches, the last one short
+    assert model.training, "predict must leave the model in the mode it found it in"
+    assert out.device.type == "cpu" and not out.requires_grad
+    model.eval()
+    with torch.no_grad():
+        assert torch.allclose(out, model(x), atol=1e-6), "dropout must be off while predicting"
+    assert not model.training
+    assert not predict(model, x).requires_grad and not model.training
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):
+        predict(model, x, batch_size=0)
+    with pytest.raises(ValueError, match="no examples"):
+        predict(model, x[:0])
 
 
 def test_save_and_load_round_trip(tmp_path):

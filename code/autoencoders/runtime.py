@@ -36,3 +36,15 @@ def device() -> torch.device:
     if override:
         return torch.device(override)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def to_numpy(x, dtype=None) -> np.ndarray:
+    """``x`` as a NumPy array: a tensor on any device (with or without grad) or anything array-like.
+
+    A tensor is detached and copied to the CPU first; ``dtype`` (e.g. ``np.float64``) converts
+    the result. This is the one converter the package uses, so plots, metrics and checks accept
+    tensors and arrays alike.
+    """
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    return np.asarray(x, dtype=dtype)

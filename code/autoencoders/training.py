@@ -1,4 +1,5 @@
-"""One training loop for every chapter: mini-batches, a progress bar, a loss history.
+"""One training loop for every chapter (mini-batches, a progress bar, a loss history), batched
+inference (:func:`predict`) and the one way to save and load model weights.
 
 The loss is a function ``loss_fn(model, *batch) -> scalar tensor`` so the same loop trains an
 autoencoder (batch = images), a denoising autoencoder (batch = noisy, clean) or a classifier
@@ -154,6 +155,31 @@ def fit(
         bar.set_postfix({name: f"{values[-1]:.4g}" for name, values in history.items() if values})
     model.eval()
     return history
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+    """``model(x)`` in eval mode, batch by batch, without gradients; the result on the CPU.
+
+    Inference is where a chapter goes wrong quietly: in train mode dropout and batch norm change
+    the output, with gradients on the memory grows with every batch, and on a GPU each batch must
+    move to the model's device. This helper does all three once: it moves each batch to the
+    model's device, concatenates the outputs on the CPU and leaves the model in the mode (train or
+    eval) it was in.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    parameter = next(model.parameters(), None)
+    dev = parameter.device if parameter is not None else torch.device("cpu")
+    was_training = model.training
+    model.eval()
+    try:
+        outputs = [model(x[start:start + batch_size].to(dev)).cpu() for start in range(0, len(x), batch_size)]
+    finally:
+        model.train(was_training)
+    if not outputs:
+        raise ValueError("x holds no examples")
+    return torch.cat(outputs)
 
 
 def save(model: nn.Module, path) -> None:
