@@ -103,6 +103,8 @@ def test_predict_is_the_model_in_eval_mode_batch_by_batch_without_gradients():
         assert torch.allclose(out, model(x), atol=1e-6), "dropout must be off while predicting"
     assert not model.training
     assert not predict(model, x).requires_grad and not model.training
+    features, logits = predict(model, x, batch_size=4, fn=lambda m, b: (m[0](b), m(b)))
+    assert features.shape == (10, 784) and torch.allclose(logits, out, atol=1e-6)
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         predict(model, x, batch_size=0)
     with pytest.raises(ValueError, match="no examples"):

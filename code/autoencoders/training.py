@@ -158,7 +158,7 @@ def fit(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, *, fn: Callable | None = None):
     """``model(x)`` in eval mode, batch by batch, without gradients; the result on the CPU.
 
     Inference is where a chapter goes wrong quietly: in train mode dropout and batch norm change
@@ -166,20 +166,26 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512) -> torch.T
     move to the model's device. This helper does all three once: it moves each batch to the
     model's device, concatenates the outputs on the CPU and leaves the model in the mode (train or
     eval) it was in.
+
+    ``fn(model, batch)`` replaces ``model(batch)`` when another output is wanted (e.g.
+    ``fn=lambda m, b: m.features(b)``); when it returns a tuple of tensors, so does ``predict``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    if len(x) == 0:
+        raise ValueError("x holds no examples")
     parameter = next(model.parameters(), None)
     dev = parameter.device if parameter is not None else torch.device("cpu")
+    call = fn or (lambda m, batch: m(batch))
     was_training = model.training
     model.eval()
     try:
-        outputs = [model(x[start:start + batch_size].to(dev)).cpu() for start in range(0, len(x), batch_size)]
+        outputs = [call(model, x[start:start + batch_size].to(dev)) for start in range(0, len(x), batch_size)]
     finally:
         model.train(was_training)
-    if not outputs:
-        raise ValueError("x holds no examples")
-    return torch.cat(outputs)
+    if isinstance(outputs[0], torch.Tensor):
+        return torch.cat([out.cpu() for out in outputs])
+    return tuple(torch.cat([out[k].cpu() for out in outputs]) for k in range(len(outputs[0])))
 
 
 def save(model: nn.Module, path) -> None:
