@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from autoencoders.models import SmallCNN
-from autoencoders.training import classification_loss, fit
+from autoencoders.training import classification_loss, fit, predict
 
 #: The digits of task A (pre-training) and task B (the new task with few labels).
 TASK_A = (0, 1, 2, 3, 4)
@@ -90,7 +90,6 @@ def augmented_classification_loss(model: nn.Module, x: torch.Tensor, y: torch.Te
     return classification_loss(model, random_affine(x), y)
 
 
-@torch.no_grad()
 def frozen_features(model: SmallCNN, x: torch.Tensor, batch_size: int = 500) -> dict[str, np.ndarray]:
     """The activations of a trained :class:`SmallCNN` after each block, as fixed feature matrices.
 
@@ -99,10 +98,8 @@ def frozen_features(model: SmallCNN, x: torch.Tensor, batch_size: int = 500) -> 
     dict
         ``{"block 1": (n, d1), "block 2": (n, d2), "penultimate": (n, d3)}`` float64 arrays.
     """
-    model.eval()
-    dev = next(model.parameters()).device
-    parts = [model.features(x[i:i + batch_size].to(dev)) for i in range(0, len(x), batch_size)]
-    return {name: torch.cat([p[k] for p in parts]).cpu().double().numpy() for k, name in enumerate(LAYERS)}
+    features = predict(model, x, batch_size, fn=lambda m, batch: m.features(batch))
+    return {name: f.double().numpy() for name, f in zip(LAYERS, features)}
 
 
 def draw_per_class(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -233,13 +230,9 @@ def with_new_head(model: SmallCNN, n_classes: int, seed: int) -> SmallCNN:
     return new
 
 
-@torch.no_grad()
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
     """The fraction of examples whose highest class score is the true label."""
-    model.eval()
-    dev = next(model.parameters()).device
-    hits = sum(int((model(x[i:i + batch_size].to(dev)).argmax(1).cpu() == y[i:i + batch_size]).sum()) for i in range(0, len(x), batch_size))
-    return hits / len(x)
+    return int((predict(model, x, batch_size).argmax(1) == y.cpu()).sum()) / len(x)
 
 
 def train_over_draws(
