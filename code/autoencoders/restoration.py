@@ -18,6 +18,7 @@ from sklearn.model_selection import ParameterGrid
 from torch import nn
 
 from autoencoders.metrics import psnr
+from autoencoders.training import predict
 
 Restorer = Callable[[np.ndarray], np.ndarray]
 
@@ -36,16 +37,9 @@ def model_restorer(model: nn.Module, batch_size: int = 1000) -> Restorer:
     The model receives images of shape (n, 1, h, w) on its own device.
     """
 
-    @torch.no_grad()
     def restore(images: np.ndarray) -> np.ndarray:
-        x = _batch(images)
-        dev = next(model.parameters()).device
-        model.eval()
-        out = [
-            model(torch.from_numpy(x[i:i + batch_size]).float().unsqueeze(1).to(dev)).squeeze(1).cpu().numpy()
-            for i in range(0, len(x), batch_size)
-        ]
-        return np.concatenate(out).astype(np.float64)
+        x = torch.from_numpy(_batch(images)).float().unsqueeze(1)
+        return predict(model, x, batch_size).squeeze(1).double().numpy()
 
     return restore
 
