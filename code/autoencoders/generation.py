@@ -25,6 +25,9 @@ from sklearn.neighbors import NearestNeighbors
 from torch import nn
 from torch.nn import functional as F
 
+from autoencoders.runtime import to_numpy
+from autoencoders.training import predict
+
 
 class VAE(nn.Module):
     """A fully connected variational autoencoder ``d -> hidden... -> (mu, logvar) in R^k x R^k``.
@@ -121,7 +124,6 @@ def _check_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-@torch.no_grad()
 def classifier_outputs(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features and softmax probabilities of a ``ae.models.SmallCNN`` for a batch of digits.
 
@@ -132,17 +134,12 @@ def classifier_outputs(classifier: nn.Module, images: torch.Tensor, batch_size: 
     probs : ndarray of shape (n, n_classes)
         The predicted class probabilities.
     """
-    images = _check_images(images)
-    dev = next(classifier.parameters()).device
-    was_training = classifier.training
-    classifier.eval()
-    feats, probs = [], []
-    for start in range(0, len(images), batch_size):
-        h = classifier.features(images[start:start + batch_size].to(dev))[-1]
-        feats.append(h.cpu())
-        probs.append(torch.softmax(classifier.head(h), dim=1).cpu())
-    classifier.train(was_training)
-    return torch.cat(feats).double().numpy(), torch.cat(probs).double().numpy()
+    def features_and_probs(model: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = model.features(batch)[-1]
+        return h, torch.softmax(model.head(h), dim=1)
+
+    feats, probs = predict(classifier, _check_images(images), batch_size, fn=features_and_probs)
+    return feats.double().numpy(), probs.double().numpy()
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -199,8 +196,7 @@ def nearest_neighbour_distance(samples: np.ndarray, train: np.ndarray) -> np.nda
 
     A distance near zero means the sample is a copy of a training image.
     """
-    s = np.asarray(samples.detach().cpu() if hasattr(samples, "detach") else samples, dtype=np.float64)
-    t = np.asarray(train.detach().cpu() if hasattr(train, "detach") else train, dtype=np.float64)
+    s, t = to_numpy(samples, np.float64), to_numpy(train, np.float64)
     s, t = s.reshape(len(s), -1), t.reshape(len(t), -1)
     if s.shape[1] != t.shape[1]:
         raise ValueError(f"samples have {s.shape[1]} pixels, training images {t.shape[1]}")
