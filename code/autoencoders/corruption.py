@@ -16,13 +16,15 @@ from typing import TypeVar
 import numpy as np
 import torch
 
+from autoencoders.runtime import to_numpy
+
 Images = TypeVar("Images", np.ndarray, torch.Tensor)
 Seed = int | np.random.Generator
 
 
 def _as_numpy(images: Images) -> np.ndarray:
     """The images as a float64 numpy array, after checking their shape and range."""
-    x = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
+    x = to_numpy(images)
     if x.ndim < 2:
         raise ValueError(f"images need at least two axes (height, width), got shape {x.shape}")
     if x.size and (np.nanmin(x) < 0.0 or np.nanmax(x) > 1.0 or np.isnan(x).any()):

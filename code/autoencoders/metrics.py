@@ -9,32 +9,30 @@ import numpy as np
 import torch
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-
-def _numpy(x) -> np.ndarray:
-    if hasattr(x, "detach"):
-        x = x.detach().cpu().numpy()
-    return np.asarray(x, dtype=np.float64)
+from autoencoders.runtime import to_numpy
 
 
 def psnr(reference, estimate, data_range: float = 1.0) -> float:
     """Peak signal-to-noise ratio in dB, 10 log10(data_range^2 / MSE), over all pixels given."""
-    return float(peak_signal_noise_ratio(_numpy(reference), _numpy(estimate), data_range=data_range))
+    ref, est = to_numpy(reference, np.float64), to_numpy(estimate, np.float64)
+    return float(peak_signal_noise_ratio(ref, est, data_range=data_range))
 
 
 def psnr_per_image(reference, estimate, data_range: float = 1.0) -> np.ndarray:
     """PSNR of each image of a batch (first axis), in dB."""
-    ref, est = _numpy(reference), _numpy(estimate)
+    ref, est = to_numpy(reference, np.float64), to_numpy(estimate, np.float64)
     return np.array([psnr(r, e, data_range) for r, e in zip(ref, est)])
 
 
 def ssim(reference, estimate, data_range: float = 1.0, channel_axis: int | None = None) -> float:
     """Structural similarity (Wang et al. 2004) of one image, via scikit-image."""
-    return float(structural_similarity(_numpy(reference), _numpy(estimate), data_range=data_range, channel_axis=channel_axis))
+    ref, est = to_numpy(reference, np.float64), to_numpy(estimate, np.float64)
+    return float(structural_similarity(ref, est, data_range=data_range, channel_axis=channel_axis))
 
 
 def mean_ssim(reference, estimate, data_range: float = 1.0) -> float:
     """Mean SSIM over a batch of grey images of shape (n, h, w)."""
-    ref, est = _numpy(reference), _numpy(estimate)
+    ref, est = to_numpy(reference, np.float64), to_numpy(estimate, np.float64)
     return float(np.mean([ssim(r, e, data_range) for r, e in zip(ref, est)]))
 
 
@@ -43,7 +41,7 @@ def ms_ssim(reference, estimate, data_range: float = 255.0) -> float:
 
     MS-SSIM downsamples four times, so each side must be larger than 160 pixels.
     """
-    ref, est = _numpy(reference), _numpy(estimate)
+    ref, est = to_numpy(reference, np.float64), to_numpy(estimate, np.float64)
     if ref.shape != est.shape:
         raise ValueError(f"images differ in shape: {ref.shape} vs {est.shape}")
     if min(ref.shape[:2]) <= 160:
