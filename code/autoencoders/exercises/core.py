@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from autoencoders.runtime import to_numpy
+
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _STUB = re.compile(r"^Exercise [\w-]+: write your solution here$")
 
@@ -289,10 +291,8 @@ def call(answer: Any, *args: Any, **kwargs: Any) -> Any:
 
 def _as_array(value: Any, name: str) -> np.ndarray:
     """The value as a float64 array (numpy, torch or nested lists), or a WrongAnswer saying why not."""
-    if hasattr(value, "detach"):  # a torch tensor
-        value = value.detach().cpu().numpy()
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = to_numpy(value, np.float64)
     except (TypeError, ValueError):
         raise WrongAnswer(f"{name} should be an array of numbers, got {_describe(value)}") from None
     return arr
@@ -345,7 +345,7 @@ def expect_close(
 def _as_number(value: Any, name: str) -> int | float:
     """An exact int for integer answers (they may be huge, like a count of images), else a float."""
     if hasattr(value, "detach"):  # a torch scalar
-        value = value.detach().cpu().numpy()
+        value = to_numpy(value)
     if isinstance(value, np.ndarray) and value.size == 1:
         value = value.reshape(()).item()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
