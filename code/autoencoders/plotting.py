@@ -8,6 +8,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from autoencoders.runtime import to_numpy
+
 # Width in inches of a figure that spans the text column: figures are drawn at the size they are
 # shown, so their text renders at about body-text size. Use ``figsize=(WIDTH, h)`` (or a fraction).
 WIDTH = 7.0
@@ -36,9 +38,7 @@ def use_style() -> None:
 
 def _as_images(images: np.ndarray) -> np.ndarray:
     """(n, d) rows, (n, 1, h, w) tensors or (n, h, w[, 3]) arrays -> (n, h, w[, 3]) numpy."""
-    if hasattr(images, "detach"):
-        images = images.detach().cpu().numpy()
-    images = np.asarray(images)
+    images = to_numpy(images)
     if images.ndim == 2:  # rows of a data matrix: square grey images
         side = int(round(np.sqrt(images.shape[1])))
         if side * side != images.shape[1]:
@@ -107,9 +107,7 @@ def loss_curves(history: dict[str, Sequence[float]], ylabel: str = "loss", logy:
 
 def latent_scatter(codes: np.ndarray, labels: np.ndarray, ax=None, title: str = "") -> plt.Axes:
     """Scatter 2-D codes coloured by class label, with a legend of the classes."""
-    if hasattr(codes, "detach"):
-        codes = codes.detach().cpu().numpy()
-    codes, labels = np.asarray(codes), np.asarray(labels)
+    codes, labels = to_numpy(codes), to_numpy(labels)
     if codes.ndim != 2 or codes.shape[1] != 2:
         raise ValueError(f"latent_scatter needs codes of shape (n, 2), got {codes.shape}")
     if labels.shape != (len(codes),):
