@@ -124,6 +124,16 @@ def test_save_and_load_round_trip(tmp_path):
     assert set(state) == set(model.state_dict())
 
 
+def test_weights_saved_in_half_precision_load_into_a_float_model(tmp_path):
+    model, _ = train()
+    save(model, tmp_path / "half.pt", dtype=torch.float16)
+    assert all(v.dtype == torch.float16 for v in torch.load(tmp_path / "half.pt", weights_only=True).values())
+    fresh = load(small_model(seed=99), tmp_path / "half.pt")
+    assert all(p.dtype == torch.float32 for p in fresh.parameters())
+    x = toy_images()
+    assert torch.allclose(fresh(x), model(x), atol=1e-2)
+
+
 def test_load_into_a_model_of_another_shape_fails_clearly(tmp_path):
     model, _ = train()
     save(model, tmp_path / "ae.pt")

@@ -188,13 +188,19 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, *, fn: Cal
     return tuple(torch.cat([out[k].cpu() for out in outputs]) for k in range(len(outputs[0])))
 
 
-def save(model: nn.Module, path) -> None:
+def save(model: nn.Module, path, dtype: torch.dtype | None = None) -> None:
     """Save a model's weights (its state dict) with ``torch.save``; the folder must exist.
 
     Only the weights are stored, so :func:`load` can read them back safely with
-    ``weights_only=True`` into a model built with the same arguments.
+    ``weights_only=True`` into a model built with the same arguments. ``dtype`` (e.g.
+    ``torch.float16``, half the file size) converts the floating-point weights; :func:`load`
+    converts them back to the model's dtype.
     """
-    torch.save(model.state_dict(), path)
+    state = {
+        name: value.detach().cpu().to(dtype) if dtype is not None and value.is_floating_point() else value
+        for name, value in model.state_dict().items()
+    }
+    torch.save(state, path)
 
 
 def load(model: nn.Module, path, device: torch.device | None = None) -> nn.Module:
