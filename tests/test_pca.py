@@ -1,12 +1,15 @@
-"""ae.pca.PCA against scikit-learn on tall, wide and rank-deficient matrices, and its input errors."""
+"""ae.pca.PCA against scikit-learn on tall, wide and rank-deficient matrices, scikit-learn's own
+estimator checks, and its input errors."""
 
 import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.decomposition import PCA as SklearnPCA
+from sklearn.utils.estimator_checks import check_estimator
 
 import autoencoders as ae
-from autoencoders.pca import PCA
+
+PCA = ae.pca.PCA
 
 RTOL = 1e-8
 
@@ -69,6 +72,19 @@ def test_randomized_is_close_and_reproducible():
     assert _rel(first.singular_values_, exact.singular_values_) < 1e-3
 
 
+def test_passes_sklearn_check_estimator():
+    """The class claims scikit-learn's estimator API; scikit-learn's own checks are the test.
+
+    Only a check that needs an optional array-API setup (``SCIPY_ARRAY_API``) may be skipped.
+    """
+    results = check_estimator(PCA(), on_fail=None)
+    failed = [f"{r['check_name']}: {r['exception']}" for r in results if r["status"] == "failed"]
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert not failed, "scikit-learn's estimator checks failed:\n" + "\n".join(failed)
+    assert skipped <= {"check_array_api_input"}, f"unexpected skipped checks: {sorted(skipped)}"
+    assert len(results) >= 40, f"only {len(results)} checks ran"
+
+
 def test_sklearn_estimator_protocol():
     pca = clone(PCA(3, svd_solver="full"))
     assert pca.get_params()["n_components"] == 3
@@ -86,7 +102,7 @@ def test_sklearn_estimator_protocol():
         (np.array([[1.0, np.nan], [2.0, 3.0], [0.0, 1.0]]), {}, "NaN"),
         (np.array([[1.0, np.inf], [2.0, 3.0], [0.0, 1.0]]), {}, "infinity"),
         (np.arange(5.0), {}, "2D array"),
-        (np.ones((1, 4)), {}, "at least 2 samples"),
+        (np.ones((1, 4)), {}, "at least 2 samples.*n_samples = 1"),
     ],
 )
 def test_bad_input_is_refused(X, kwargs, message):

@@ -84,9 +84,13 @@ class PCA(TransformerMixin, BaseEstimator):
     def _check_params(self, n_samples: int, n_features: int) -> int:
         """Validate the parameters against the data's shape and return k."""
         if self.svd_solver not in ("auto", "full", "randomized"):
-            raise ValueError(f"svd_solver must be 'auto', 'full' or 'randomized', got {self.svd_solver!r}")
+            raise ValueError(
+                f"svd_solver must be 'auto', 'full' or 'randomized', got {self.svd_solver!r}"
+            )
         if n_samples < 2:
-            raise ValueError(f"PCA needs at least 2 samples to estimate variances, got {n_samples}")
+            raise ValueError(
+                f"PCA needs at least 2 samples to estimate variances, got n_samples = {n_samples}"
+            )
         k_max = min(n_samples, n_features)
         if self.n_components is None:
             return k_max
