@@ -67,7 +67,7 @@ browser: install $(CHROMIUM)
 
 ## student: student notebooks (solutions replaced by stubs) into student/; never overwrites your edits
 student: install
-	$(PY) -m autoencoders.release chapters student
+	$(PY) tools/make_student.py chapters student
 
 ## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 30 min)
 pretrain: install

@@ -29,7 +29,7 @@ from torch import nn
 import autoencoders as ae
 from autoencoders.exercises import Exercise, WrongAnswer, call, check, exercise, expect_close, expect_number
 from autoencoders.exercises import isolated_registry
-from autoencoders.release import solutions
+from make_student import solutions
 from exercise_answers import FIXTURES, WrongAnswers, chapter_wrong_answers, fixture_exercises
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,8 +17,8 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import autoencoders.release as rel
-from autoencoders.release import BEGIN, END, MANIFEST, REMOVED_NOTE, ReleaseError, main, release, solutions
+import make_student as rel
+from make_student import BEGIN, END, MANIFEST, REMOVED_NOTE, ReleaseError, main, release, solutions
 from exercise_answers import FIXTURES
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,6 +1,6 @@
 """The student release: chapter notebooks with solutions replaced by stubs.
 
-``python -m autoencoders.release chapters student`` (``make student``) writes one student notebook
+``python tools/make_student.py chapters student`` (``make student``) writes one student notebook
 per chapter. In a code cell, the lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` become
 one line raising ``NotImplementedError`` that names the exercise; solution prose (a ``{solution}``
 directive, or markdown inside a ``{solution-start}`` ... ``{solution-end}`` block) is replaced by a
@@ -325,7 +325,7 @@ def release(source_dir: Path, dest_dir: Path) -> ReleaseReport:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """The command line: ``python -m autoencoders.release SOURCE DEST``; prints what it did."""
+    """The command line: ``python tools/make_student.py SOURCE DEST``; prints what it did."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("source", type=Path, help="folder of chapter notebooks (chapters/)")
     parser.add_argument("dest", type=Path, help="folder for the student notebooks (student/)")
