@@ -115,7 +115,11 @@ class Table:
         return self
 
     def _repr_html_(self) -> str:
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.columns)
+        # A column whose cells are all numbers is right-aligned, its header too (class "num").
+        numeric_column = [j > 0 and bool(self.numeric) and all(row[j] for row in self.numeric)
+                          for j in range(len(self.columns))]
+        head = "".join(f"<th class='num'>{html.escape(h)}</th>" if numeric_column[j] else f"<th>{html.escape(h)}</th>"
+                       for j, h in enumerate(self.columns))
         body = "".join(
             "<tr>" + "".join(f"<td class='num'>{html.escape(c)}</td>" if num and j else f"<td>{html.escape(c)}</td>"
                              for j, (c, num) in enumerate(zip(row, numeric))) + "</tr>"
