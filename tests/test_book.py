@@ -2,13 +2,15 @@
 
 They catch what would otherwise surface as a warning deep in a long build, or not at all: a
 chapter missing from the table of contents, a notebook committed with outputs, a Colab cell that
-clones another repository than the launch buttons name, a citation key missing from
+clones another repository than the launch buttons name (or that the book shows), a code line too
+long for the page, a cell that only glues but is shown, a citation key missing from
 ``references.bib``, a figure without alt text, a chapter whose results the "What we measured"
-page cannot find.
+page cannot find, a row of the claims page without its link, status or number.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import textwrap
@@ -113,6 +115,72 @@ def test_first_code_cell_is_the_colab_setup_naming_the_configured_repository(ste
         f"{stem}.ipynb: the first code cell must be the Colab setup cell of CONTRIBUTING.md, cloning "
         f"repository.url from _config.yml ({url}).\nExpected:\n{expected}\nFound:\n{code[0]}"
     )
+    first = next(c for c in notebook(stem).cells if c.cell_type == "code")
+    assert "remove-cell" in first.metadata.get("tags", []), (
+        f"{stem}.ipynb: the Colab setup cell must carry the tag 'remove-cell' (the notebook keeps it, "
+        "the book does not show it)"
+    )
+
+
+MAX_CODE_LINE = 90
+
+
+@pytest.mark.parametrize("stem", CHAPTER_IDS)
+def test_code_lines_fit_the_page(stem):
+    """No code cell scrolls sideways in the book: lines of at most MAX_CODE_LINE characters."""
+    long_lines = [
+        f"cell {i}, line {j + 1} ({len(line)} characters): {line.strip()[:60]}"
+        for i, cell in enumerate(notebook(stem).cells)
+        if cell.cell_type == "code"
+        for j, line in enumerate(cell.source.splitlines())
+        if len(line) > MAX_CODE_LINE
+    ]
+    assert not long_lines, (
+        f"{stem}.ipynb: code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long_lines)
+    )
+
+
+def _glue_calls(statements: list[ast.stmt]) -> list[str] | None:
+    """Names of the functions called by ``statements`` if they are only calls (or loops of calls)."""
+    names = []
+    for stmt in statements:
+        if isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call):
+            func = stmt.value.func
+            names.append(func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", ""))
+        elif isinstance(stmt, ast.For) and not stmt.orelse:
+            inner = _glue_calls(stmt.body)
+            if inner is None:
+                return None
+            names += inner
+        else:
+            return None
+    return names
+
+
+def _only_glues(source: str) -> bool:
+    """Whether a code cell does nothing but glue values (and close figures) for the prose."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:  # IPython magics: not a glue-only cell
+        return False
+    names = _glue_calls(tree.body)
+    return bool(names) and "glue" in names and set(names) <= {"glue", "close"}
+
+
+@pytest.mark.parametrize("stem", CHAPTER_IDS)
+def test_machinery_cells_are_hidden_in_the_book(stem):
+    """The setup cell is folded (hide-input); a cell that only glues is not shown (remove-cell)."""
+    cells = [c for c in notebook(stem).cells if c.cell_type == "code"]
+    problems = []
+    setup = next((c for c in cells if "import autoencoders as ae" in c.source), None)
+    if setup is None:
+        problems.append("no cell does `import autoencoders as ae`")
+    elif not {"hide-input", "remove-input", "remove-cell"} & set(setup.metadata.get("tags", [])):
+        problems.append("the setup cell (`import autoencoders as ae`) needs the tag 'hide-input'")
+    for i, cell in enumerate(cells):
+        if _only_glues(cell.source) and "remove-cell" not in cell.metadata.get("tags", []):
+            problems.append(f"code cell {i + 1} only glues values; tag it 'remove-cell': {cell.source[:60]!r}")
+    assert not problems, f"{stem}.ipynb:\n" + "\n".join(problems)
 
 
 @pytest.mark.parametrize("stem", CHAPTER_IDS)
@@ -153,8 +221,8 @@ def test_every_citation_key_is_in_references_bib():
     assert not unknown, f"{{cite}} keys missing from references.bib: {unknown}"
 
 
-def test_papers_named_by_the_issue_are_in_the_bibliography():
-    """The works the notes rely on (issue 4) must be citable."""
+def test_papers_the_notes_rely_on_are_in_the_bibliography():
+    """The works the chapters build on must be citable."""
     needed = {
         "balle2017end", "eckart1936approximation", "hinton2006reducing", "vincent2008extracting",
         "kingma2014auto", "halko2011finding", "yosinski2014transferable", "heusel2017gans",
@@ -209,7 +277,7 @@ MD_LINK = re.compile(r"\]\((?:\.{1,2}/)*(?:chapters/)?(\d\d_\w+)\.(?:ipynb|md)[)
 
 
 def test_every_chapter_cross_references_another_chapter():
-    """Chapters refer to each other ({ref}, {numref}, {prf:ref}, {doc} or a link), as issue 4 asks."""
+    """Chapters refer to each other ({ref}, {numref}, {prf:ref}, {doc} or a link): one book, not six."""
     texts = {stem: markdown_sources()[f"{stem}.ipynb"] for stem in CHAPTER_IDS}
     owner = {
         label: stem
@@ -229,3 +297,98 @@ def test_every_chapter_cross_references_another_chapter():
         if not targets - {stem}:
             isolated.append(stem)
     assert not isolated, f"these chapters refer to no other chapter ({{ref}}, {{numref}}, {{prf:ref}} or {{doc}}): {isolated}"
+
+
+STATUSES = ("holds", "holds in miniature", "does not hold here", "discussed, not computed")
+CROSS_GLUE = re.compile(r"\{glue(?::text)?\}`(chapters/[\w.]+\.ipynb)::(\w+)(?::[^`]*)?`")
+DASH = "\N{EM DASH}"
+
+
+def claims_rows() -> dict[str, list[list[str]]]:
+    """The rows of every section's table on the claims page: {section title: [cells of a row]}."""
+    sections: dict[str, list[list[str]]] = {}
+    title = None
+    for line in (ROOT / "claims.md").read_text(encoding="utf-8").splitlines():
+        if line.startswith("## "):
+            title = line[3:].strip()
+            sections[title] = []
+        elif title and line.lstrip().startswith("|"):
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if cells[0].lower().startswith("claim") or all(set(c) <= set(":- ") for c in cells):
+                continue  # the header row and the alignment row
+            sections[title].append(cells)
+    return sections
+
+
+def test_intro_points_to_the_claims_page():
+    intro = (ROOT / "intro.md").read_text(encoding="utf-8")
+    assert re.search(r"\{(?:ref|doc)\}`(?:[^`<]*<)?claims>?`", intro), "intro.md must link the claims page"
+    assert "claims" in toc_files(), "_toc.yml must list claims.md"
+
+
+def test_every_claim_row_is_linked_statused_and_measured():
+    """Each row: claim, {ref} to a section of a chapter, one of the four statuses, glue or a dash."""
+    labels = {
+        label
+        for stem in CHAPTER_IDS
+        for match in LABEL.finditer(markdown_sources()[f"{stem}.ipynb"])
+        for label in match.groups()
+        if label
+    }
+    glued = {
+        f"chapters/{stem}.ipynb": {k for c in notebook(stem).cells if c.cell_type == "code"
+                                   for k in GLUE_CALL.findall(c.source)}
+        for stem in CHAPTER_IDS
+    }
+    sections = claims_rows()
+    assert len(sections) == len(CHAPTER_IDS), f"claims.md needs one section per chapter, found {list(sections)}"
+    problems = [f"section {title!r} has no row" for title, rows in sections.items() if not rows]
+    for title, rows in sections.items():
+        for cells in rows:
+            where = f"{title}: {cells[0][:50]!r}"
+            if len(cells) != 4:
+                problems.append(f"{where}: {len(cells)} cells instead of 4 (claim, checked in, status, measured)")
+                continue
+            claim, link, status, measured = cells
+            refs = re.findall(r"\{(?:ref|numref)\}`(?:[^`<]*<)?([^`>]+)>?`", link)
+            if not claim:
+                problems.append(f"{where}: no claim")
+            if not refs:
+                problems.append(f"{where}: no {{ref}} link to the section that checks it")
+            problems += [f"{where}: {{ref}} to {r!r}, which no chapter defines" for r in refs if r not in labels]
+            status = status.strip("*_ ")
+            if status not in STATUSES:
+                problems.append(f"{where}: status {status!r} is not one of {STATUSES}")
+            glues = CROSS_GLUE.findall(measured)
+            if measured.strip() == DASH:
+                if status != "discussed, not computed":
+                    problems.append(f"{where}: a measured claim ({status}) needs its number glued from the chapter")
+            elif not glues:
+                problems.append(f"{where}: 'measured' must be cross-document glue or {DASH}, found {measured!r}")
+            elif status == "discussed, not computed":
+                problems.append(f"{where}: a discussed claim has no measured number: write {DASH}")
+            for doc, key in glues:
+                if key not in glued.get(doc, set()):
+                    problems.append(f"{where}: {doc} does not glue {key!r}")
+    assert not problems, "claims.md:\n" + "\n".join(problems)
+
+
+def test_tables_follow_the_books_one_style():
+    """ae.results.Table: one number per cell, no -0.00 or inf, numbers right-aligned, caption and note."""
+    from autoencoders.results import MISSING, Table, format_cell
+
+    assert format_cell(-0.0001, "{:.2f}") == "0.00"
+    assert format_cell(float("inf")) == format_cell(float("nan")) == format_cell(None) == MISSING
+    assert format_cell((52.31, 1.4), "{:.1f}") == "52.3\N{NO-BREAK SPACE}\N{PLUS-MINUS SIGN}\N{NO-BREAK SPACE}1.4"
+    assert format_cell(-1.5, "{:.1f}") == "\N{MINUS SIGN}1.5"
+    assert format_cell(12345) == "12,345"
+    table = Table(["codec", "PSNR (dB)", "remark"], caption="Quality <at 0.25 bpp>", fmt={"PSNR (dB)": "{:.2f}"},
+                  note="A dash: not reached.")
+    table.add("JPEG", 27.123, "baseline").add("learned", None, "ours")
+    html = table._repr_html_()
+    assert html.startswith("<div class='results'><table class='results-table'><caption>Quality &lt;at 0.25 bpp&gt;")
+    assert "<th>codec</th><th class='num'>PSNR (dB)</th><th>remark</th>" in html, "numeric columns are marked"
+    assert "<td class='num'>27.12</td>" in html and f"<td class='num'>{MISSING}</td>" in html
+    assert "<p class='results-note'>A dash: not reached.</p>" in html
+    with pytest.raises(ValueError, match="3 cells"):
+        table.add("too short", 1.0)

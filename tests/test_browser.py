@@ -3,7 +3,17 @@
 Headless Chromium (the Debian package, driven by Playwright) opens every page of ``_build/html``
 served on 127.0.0.1 and checks that math is typeset by MathJax, every image loads, exercise
 solutions are hidden until a reader clicks, no script fails, every internal link resolves, and
-nothing is requested from any host but 127.0.0.1. Run after ``make book`` with ``make browser``.
+nothing is requested from any host but 127.0.0.1. It also reads each page as a reader would:
+
+- on a phone (390 pixels wide) nothing but code scrolls sideways or is cut off, and every table
+  fits the text column;
+- in dark mode every results table (caption, header, cells, note) has text that contrasts with
+  its background (WCAG ratio of at least 4.5);
+- on a laptop (1280 pixels wide) no figure is shrunk below 80 % of its natural width, so text
+  drawn at the figure style's font size stays readable;
+- the solution markers of the notebooks (``# BEGIN SOLUTION``) never reach the page.
+
+Run after ``make book`` with ``make browser``.
 """
 
 from __future__ import annotations
@@ -11,6 +21,7 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
+import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -109,10 +120,10 @@ def browser():
 class PageVisit:
     """One page opened in a fresh browser context, with every problem the browser reported."""
 
-    def __init__(self, browser, base: str, page_path: str) -> None:
+    def __init__(self, browser, base: str, page_path: str, width: int = 1280, scheme: str = "light") -> None:
         self.base = base
         self.path = page_path
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport={"width": width, "height": 900}, color_scheme=scheme)
         self.external: list[str] = []
         self.errors: list[str] = []
         self.context.route("**/*", self._route)
@@ -256,3 +267,157 @@ def test_launch_and_download_buttons_name_the_configured_repository(chapter_page
     }
     missing = {name: url for name, url in expected.items() if f'href="{url}"' not in html}
     assert not missing, f"{chapter_page}: launch/download buttons missing or pointing elsewhere: {missing}"
+
+
+# ---- The page as a reader sees it: phone width, dark mode, figure sizes, no machinery ----
+
+PHONE = 390
+MIN_FIGURE_SCALE = 0.8
+MIN_CONTRAST = 4.5
+SOLUTION_MARKER = re.compile(r"#\s*(BEGIN|END) SOLUTION")
+
+
+def pages_or_placeholder() -> list[str]:
+    """Every page, or one placeholder that fails with the build command when nothing is built."""
+    return book_pages() if (BUILD / "index.html").is_file() else ["index.html"]
+
+
+@pytest.mark.parametrize("page_path", pages_or_placeholder())
+def test_no_solution_markers_in_the_page(page_path: str) -> None:
+    """Solution code is shown without the ``# BEGIN SOLUTION`` / ``# END SOLUTION`` lines."""
+    require_build()
+    html = (BUILD / page_path).read_text(encoding="utf-8")
+    found = [m.group(0) for m in SOLUTION_MARKER.finditer(html)]
+    assert not found, f"{page_path}: {len(found)} solution marker(s) reach the page, e.g. {found[0]!r}"
+
+
+# Elements inside the article that stick out of the viewport (right or left), except code, and
+# except content of a box that scrolls on its own (a long equation) when that box itself fits.
+OVERFLOW_JS = """(viewport) => {
+    const describe = (el) => {
+        const cls = (el.className && el.className.baseVal === undefined) ? el.className : "";
+        const text = (el.textContent || "").trim().replace(/\\s+/g, " ").slice(0, 50);
+        return `${el.tagName.toLowerCase()}${cls ? "." + cls.split(" ").join(".") : ""} `
+             + `(${Math.round(el.getBoundingClientRect().width)} px wide): ${text}`;
+    };
+    const scrollsOnItsOwn = (el) => {
+        for (let a = el.parentElement; a && a.tagName !== "ARTICLE"; a = a.parentElement) {
+            const o = getComputedStyle(a).overflowX;
+            if (o === "auto" || o === "scroll") return true;
+        }
+        return false;
+    };
+    const bad = [];
+    for (const el of document.querySelectorAll("article.bd-article *")) {
+        if (el.closest("pre, code, div.highlight, .mjx-assistive-mml, mjx-assistive-mml")) continue;
+        const r = el.getBoundingClientRect();
+        if (r.width === 0 || r.height === 0) continue;
+        if (r.right <= viewport + 1 && r.left >= -1) continue;
+        if (scrollsOnItsOwn(el)) continue;
+        bad.push(describe(el));
+    }
+    const tables = [...document.querySelectorAll("article.bd-article table")]
+        .filter(t => t.getBoundingClientRect().width > 0 && !t.closest("pre, div.highlight"))
+        .filter(t => t.getBoundingClientRect().right > document.querySelector("article.bd-article")
+                     .getBoundingClientRect().right + 1)
+        .map(t => describe(t));
+    const root = document.scrollingElement;
+    return {page: [root.scrollWidth, root.clientWidth], bad: bad.slice(0, 5), tables: tables.slice(0, 5)};
+}"""
+
+
+@pytest.mark.parametrize("page_path", pages_or_placeholder())
+def test_nothing_but_code_scrolls_sideways_on_a_phone(browser, server, request, page_path: str) -> None:
+    """At 390 pixels the page does not scroll sideways or cut anything off, and tables fit."""
+    visit = PageVisit(browser, server, page_path, width=PHONE)
+    request.addfinalizer(visit.close)
+    if visit.page.locator(".math").count():
+        visit.page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise",
+                                     timeout=20_000)
+        visit.page.evaluate("() => MathJax.startup.promise")
+    found = visit.page.evaluate(OVERFLOW_JS, PHONE)
+    scroll_width, client_width = found["page"]
+    assert scroll_width <= client_width, (
+        f"{page_path}: at {PHONE} px the page scrolls sideways ({scroll_width} px of content); "
+        f"too wide: {found['bad']}"
+    )
+    assert not found["bad"], f"{page_path}: at {PHONE} px these stick out of the page (cut off): {found['bad']}"
+    assert not found["tables"], f"{page_path}: at {PHONE} px these tables are wider than the text: {found['tables']}"
+
+
+# The WCAG contrast ratio of each text element of a results table against the colour behind it
+# (the first opaque background among its ancestors, translucent ones blended on top).
+CONTRAST_JS = """() => {
+    const rgba = (c) => { const m = c.match(/[\\d.]+/g).map(Number); return [m[0], m[1], m[2], m.length > 3 ? m[3] : 1]; };
+    const background = (el) => {
+        const layers = [];
+        for (let a = el; a; a = a.parentElement) {
+            const c = rgba(getComputedStyle(a).backgroundColor);
+            if (c[3] > 0) layers.push(c);
+            if (c[3] >= 1) break;
+        }
+        let out = [255, 255, 255];
+        for (const c of layers.reverse()) out = out.map((v, i) => c[3] * c[i] + (1 - c[3]) * v);
+        return out;
+    };
+    const luminance = (rgb) => {
+        const lin = rgb.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2];
+    };
+    const results = [];
+    const selector = "table.results-table caption, table.results-table th, table.results-table td, p.results-note";
+    for (const el of document.querySelectorAll(selector)) {
+        if (!el.textContent.trim() || el.getBoundingClientRect().width === 0) continue;
+        const fg = rgba(getComputedStyle(el).color), bg = background(el);
+        const text = fg.slice(0, 3).map((v, i) => fg[3] * v + (1 - fg[3]) * bg[i]);
+        const [hi, lo] = [luminance(text), luminance(bg)].sort((a, b) => b - a);
+        results.push({tag: el.tagName.toLowerCase(), text: el.textContent.trim().slice(0, 40),
+                      ratio: (hi + 0.05) / (lo + 0.05)});
+    }
+    return {theme: document.documentElement.dataset.theme, cells: results};
+}"""
+
+
+def results_pages() -> list[str]:
+    """The pages that show at least one results table (ae.results.Table)."""
+    if not (BUILD / "index.html").is_file():
+        return ["index.html"]
+    return [p for p in book_pages() if "results-table" in (BUILD / p).read_text(encoding="utf-8")] or ["(none)"]
+
+
+@pytest.mark.parametrize("page_path", results_pages())
+def test_results_tables_are_readable_in_dark_mode(browser, server, request, page_path: str) -> None:
+    """In dark mode the caption, header, cells and note of every results table contrast with
+    what is behind them (no light slab with light text, no caption in its background's colour)."""
+    require_build()
+    assert page_path != "(none)", "no page of the book shows a results table (ae.results.Table)"
+    visit = PageVisit(browser, server, page_path, scheme="dark")
+    request.addfinalizer(visit.close)
+    found = visit.page.evaluate(CONTRAST_JS)
+    assert found["theme"] == "dark", f"{page_path}: the page did not switch to dark mode ({found['theme']!r})"
+    assert found["cells"], f"{page_path}: no results table text found in the browser"
+    low = [c for c in found["cells"] if c["ratio"] < MIN_CONTRAST]
+    assert not low, (
+        f"{page_path}: {len(low)} results table texts have a contrast below {MIN_CONTRAST} in dark mode: "
+        + "; ".join(f"{c['tag']} {c['text']!r} ({c['ratio']:.1f})" for c in low[:5])
+    )
+
+
+def test_figures_are_shown_at_about_their_natural_size(visit: PageVisit) -> None:
+    """At 1280 pixels no figure is shrunk below MIN_FIGURE_SCALE of its width, so its text,
+    drawn at the figure style's font size, renders at about body-text size."""
+    shrunk = visit.page.evaluate(
+        """async (minScale) => {
+            const imgs = [...document.querySelectorAll("article figure img, article .cell_output img")];
+            imgs.forEach(i => { i.loading = "eager"; });
+            await Promise.all(imgs.map(i => i.decode().catch(() => null)));
+            return imgs.filter(i => i.naturalWidth > 0 && i.getBoundingClientRect().width > 0)
+                .map(i => ({src: i.getAttribute("src"), natural: i.naturalWidth,
+                            shown: i.getBoundingClientRect().width}))
+                .filter(i => i.shown < minScale * i.natural);
+        }""",
+        MIN_FIGURE_SCALE,
+    )
+    assert not shrunk, f"{visit.path}: figures shown below {MIN_FIGURE_SCALE:.0%} of their width (text too small): " + "; ".join(
+        f"{f['src']} {f['shown']:.0f} of {f['natural']} px ({f['shown'] / f['natural']:.0%})" for f in shrunk
+    )
