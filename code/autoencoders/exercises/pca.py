@@ -1,88 +1,263 @@
-"""Checks of the exercises of chapter ``06_pca``: the linear autoencoder's forward pass, the best
-rank-k approximation, the projector onto the top-k principal directions, and the explained
-variance ratio."""
+"""Checks of the exercises of chapter ``06_pca``: training the linear autoencoder to the
+Eckart-Young optimum, power iteration for the first principal component, PCA whitening, and
+PCA in one pass over batches of data.
+
+Every check measures the outcome on small synthetic matrices with a known answer (a few
+seconds on one core at most), with fixed seeds, and accepts any correct variation (signs of
+components, the optimiser and its settings, the variance convention).
+"""
 
 from __future__ import annotations
 
-import numpy as np
+from contextlib import contextmanager
+from typing import Iterator
 
-from autoencoders.exercises.core import WrongAnswer, call, exercise, expect_array, expect_close
+import numpy as np
+import scipy.linalg
+import torch
+from torch import nn
+
+from autoencoders.exercises.core import WrongAnswer, call, exercise, expect_array
 
 CHAPTER = "06_pca"
 
-#: (n, d, k) of the matrices each check tries: tall, wide, and square-ish, so that a transposed
-#: or shape-specific answer fails.
-_SHAPES = [(12, 7, 3), (6, 10, 2), (9, 9, 4)]
+
+def _matrix(n: int, d: int, top: list[float], rest: tuple[float, float], seed: int,
+            mean: float = 0.0) -> np.ndarray:
+    """An n x d matrix with chosen singular values (``top``, then ``rest`` spread linearly),
+    random singular vectors and, if ``mean`` is non-zero, every row shifted by one vector of
+    that norm."""
+    rng = np.random.default_rng(seed)
+    m = min(n, d)
+    s = np.concatenate([top, np.linspace(*rest, m - len(top))])
+    U = np.linalg.qr(rng.normal(size=(n, m)))[0]
+    V = np.linalg.qr(rng.normal(size=(d, m)))[0]
+    X = (U * s) @ V.T
+    if mean:
+        shift = rng.normal(size=d)
+        X = X + mean * shift / np.linalg.norm(shift)
+    return X
 
 
-def _matrices() -> list[tuple[np.ndarray, int]]:
-    """Test matrices with distinct singular values (so the top-k subspace is well defined)."""
-    rng = np.random.default_rng(0)
-    return [(rng.normal(size=(n, d)) + 0.5, k) for n, d, k in _SHAPES]
+def _centred_svd(X: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    return np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
 
 
-def _rank_k(X: np.ndarray, k: int) -> np.ndarray:
-    U, s, Vt = np.linalg.svd(X, full_matrices=False)
-    return (U[:, :k] * s[:k]) @ Vt[:k]
+# --- training the linear autoencoder ----------------------------------------------------------
 
 
-@exercise("pca-forward", title="The linear autoencoder's forward pass", chapter=CHAPTER)
-def _check_forward(linear_autoencoder):
-    rng = np.random.default_rng(1)
-    for n, d, k in _SHAPES:
-        X, W1, W2 = rng.normal(size=(n, d)), rng.normal(size=(d, k)), rng.normal(size=(k, d))
-        got = call(linear_autoencoder, X, W1, W2)
-        expect_close(
-            got, X @ W1 @ W2, name=f"linear_autoencoder(X, W1, W2) for X {n}x{d}, k={k}",
-            hint="each row x^T becomes x^T W1 W2: encode with W1, then decode with W2",
-        )
+class _LinearAutoencoder(nn.Module):
+    """f(x)^T = x^T W1 W2: the chapter's linear autoencoder, started from random weights."""
+
+    def __init__(self, d: int, k: int) -> None:
+        super().__init__()
+        self.W1 = nn.Parameter(torch.randn(d, k) / d**0.5)
+        self.W2 = nn.Parameter(torch.randn(k, d) / k**0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x @ self.W1 @ self.W2
 
 
-@exercise("pca-rank-k", title="Best rank-k approximation", chapter=CHAPTER)
-def _check_rank_k(best_rank_k):
-    for X, k in _matrices():
-        got = call(best_rank_k, X, k)
-        arr = expect_array(got, X.shape, name=f"best_rank_k(X, {k}) for X of shape {X.shape}")
-        rank = np.linalg.matrix_rank(arr, tol=1e-8 * np.linalg.norm(X, 2))
-        if rank != k:
+#: (n, d, k) of the training problems: the top k singular values stand well above the rest.
+_TRAIN_CASES = [(200, 20, 3), (120, 30, 4)]
+TRAIN_GAP = 1e-3
+
+
+@exercise("pca-train-loop", title="Train the linear autoencoder", chapter=CHAPTER)
+def _check_train_loop(train_linear_autoencoder):
+    for case, (n, d, k) in enumerate(_TRAIN_CASES):
+        X = _matrix(n, d, top=list(np.linspace(6.0, 4.0, k)), rest=(1.0, 0.2), seed=10 + case)
+        optimum = float(np.sum(np.linalg.svd(X, compute_uv=False)[k:] ** 2))
+        torch.manual_seed(case)
+        model = _LinearAutoencoder(d, k)
+        start = [p.detach().clone() for p in (model.W1, model.W2)]
+        X_t = torch.tensor(X, dtype=torch.float32)
+        name = f"train_linear_autoencoder(model, X) for X of shape {X.shape}, k = {k}"
+        losses = call(train_linear_autoencoder, model, X_t)
+        try:
+            losses = np.array([float(v) for v in losses], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise WrongAnswer(f"{name} should return the list of training losses, one number per "
+                              f"step; got {type(losses).__name__}") from None
+        if losses.size < 2:
+            raise WrongAnswer(f"{name} returned {losses.size} loss value(s); return the loss of every "
+                              "step (a list with one number per step)")
+        W1 = model.W1.detach().double().numpy()
+        W2 = model.W2.detach().double().numpy()
+        if not (np.all(np.isfinite(W1)) and np.all(np.isfinite(W2)) and np.all(np.isfinite(losses))):
             raise WrongAnswer(
-                f"best_rank_k(X, {k}) has rank {rank}, expected {k}. Keep exactly the first k singular triplets."
+                f"{name}: the loss or the weights became NaN or inf, so training diverged. The "
+                "learning rate is too large for this loss: the gradient of a summed squared error "
+                "grows with ||X||_F^2. Lower the learning rate, divide the loss by ||X||_F^2, or use Adam."
             )
-        expect_close(
-            arr, _rank_k(X, k), name=f"best_rank_k(X, {k}) for X of shape {X.shape}",
-            hint="keep the k largest singular values with their singular vectors: U_k diag(s_k) V_k^T "
-            "(the data are not centred here)",
-        )
-
-
-@exercise("pca-projector", title="The projector onto the top-k principal directions", chapter=CHAPTER)
-def _check_projector(top_k_projector):
-    for X, k in _matrices():
-        d = X.shape[1]
-        P = expect_array(
-            call(top_k_projector, X, k), (d, d), name=f"top_k_projector(X, {k}) for X of shape {X.shape}",
-            hint="the projector acts on rows x^T of length d: it is V_k V_k^T, of shape (d, d)",
-        )
-        if not np.allclose(P, P.T, atol=1e-8) or not np.allclose(P @ P, P, atol=1e-8):
+        if all(torch.equal(p.detach(), p0) for p, p0 in zip((model.W1, model.W2), start)):
             raise WrongAnswer(
-                f"top_k_projector(X, {k}) is not an orthogonal projector (P = P^T = P P). "
-                "Build it from orthonormal vectors: V_k V_k^T with V_k = Vt[:k].T"
+                f"{name}: the model's weights did not change. Build the optimiser from "
+                "model.parameters() and call optimizer.step() after loss.backward() in every step."
             )
-        expect_close(
-            X @ P, _rank_k(X, k), name=f"X @ top_k_projector(X, {k})",
-            hint="project onto the span of the top-k right singular vectors, so that X V_k V_k^T = U_k S_k V_k^T",
+        loss = float(np.linalg.norm(X - X @ W1 @ W2) ** 2)
+        gap = (loss - optimum) / optimum
+        if gap > TRAIN_GAP:
+            if losses[-1] >= losses[0]:
+                advice = (f"The loss you recorded did not fall (first {losses[0]:.4g}, last "
+                          f"{losses[-1]:.4g}): the learning rate is too large, or the optimiser does "
+                          "not update the weights the loss depends on.")
+            else:
+                advice = ("Train longer or with a larger learning rate (full-batch Adam with a "
+                          "learning rate of 3e-2 needs about a thousand steps here), zero the "
+                          "gradients in every step, and optimise both W1 and W2.")
+            raise WrongAnswer(
+                f"{name}: after training, ||X - X W1 W2||_F^2 = {loss:.5g}, which is {gap:.2e} "
+                f"(relative) above the Eckart-Young optimum {optimum:.5g}; a converged loop gets "
+                f"within {TRAIN_GAP:.0e}. {advice}"
+            )
+
+
+# --- power iteration -------------------------------------------------------------------------
+
+
+@contextmanager
+def _no_decompositions() -> Iterator[None]:
+    """Make the library SVDs and eigensolvers refuse to run while the student's code runs."""
+
+    def refuse(*args, **kwargs):
+        raise WrongAnswer(
+            "this exercise asks for power iteration: multiply a vector by the covariance (or by X^T X) "
+            "again and again, instead of calling an SVD or eigensolver"
+        )
+
+    targets = [(np.linalg, name) for name in ("svd", "eig", "eigh")]
+    targets += [(scipy.linalg, name) for name in ("svd", "eig", "eigh")]
+    targets += [(torch.linalg, name) for name in ("svd", "eig", "eigh")]
+    saved = [(module, name, getattr(module, name)) for module, name in targets]
+    try:
+        for module, name, _ in saved:
+            setattr(module, name, refuse)
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+#: (n, d) of the matrices, with a shift of the mean much larger than the spread, so that the top
+#: direction of the uncentred data is not the first principal component.
+_POWER_CASES = [(200, 12), (15, 40), (100, 30)]
+POWER_COS = 1 - 1e-8
+
+
+@exercise("pca-power-iteration", title="Power iteration for the first component", chapter=CHAPTER)
+def _check_power_iteration(first_principal_component):
+    for case, (n, d) in enumerate(_POWER_CASES):
+        X = _matrix(n, d, top=[3.0, 2.4], rest=(1.8, 0.1), seed=20 + case, mean=40.0)
+        v1 = _centred_svd(X)[2][0]
+        v_raw = np.linalg.svd(X, full_matrices=False)[2][0]
+        name = f"first_principal_component(X) for X of shape {X.shape}"
+        np.random.seed(case)
+        torch.manual_seed(case)
+        with _no_decompositions():
+            got = call(first_principal_component, X)
+        v = expect_array(got, (d,), name=name, hint="return one direction in pixel space: a vector "
+                         "of length d (the number of columns), not n")
+        norm = float(np.linalg.norm(v))
+        if abs(norm - 1) > 1e-6:
+            raise WrongAnswer(
+                f"{name} has norm {norm:.6g}; a principal direction is a unit vector. Divide the "
+                "iterate by its norm in every step (without it the iterates grow without bound)."
+            )
+        cos = abs(float(v @ v1))
+        if cos >= POWER_COS:
+            continue
+        if abs(float(v @ v_raw)) > 0.99:
+            raise WrongAnswer(
+                f"{name} is the top direction of the uncentred data (|cos| = {abs(float(v @ v_raw)):.4f} "
+                "with it), which points towards the mean. The variance is measured around the "
+                "mean: subtract each column's mean first."
+            )
+        raise WrongAnswer(
+            f"{name} has |cos| = {cos:.8f} with the first principal component; a converged power "
+            f"iteration reaches at least {POWER_COS:.8f}. The error shrinks like "
+            "(lambda_2 / lambda_1)^t after t steps: run more iterations, or iterate until v stops "
+            "changing, and check that you multiply by the covariance of the centred data."
         )
 
 
-@exercise("pca-variance-ratio", title="Explained variance ratio", chapter=CHAPTER)
-def _check_variance_ratio(explained_variance_ratio):
-    for X, _ in _matrices():
-        Xc = X - X.mean(axis=0)
-        s = np.linalg.svd(Xc, compute_uv=False)
-        expected = s**2 / np.sum(s**2)
-        got = call(explained_variance_ratio, X)
-        expect_close(
-            got, expected, name=f"explained_variance_ratio(X) for X of shape {X.shape}",
-            hint="centre the columns first, then divide each squared singular value by their sum; "
-            "the ratios are decreasing and add up to 1",
+# --- whitening -------------------------------------------------------------------------------
+
+_WHITEN_CASES = [(150, 10, 3), (60, 25, 5)]
+
+
+@exercise("pca-whiten", title="PCA whitening", chapter=CHAPTER)
+def _check_whiten(pca_whiten):
+    for case, (n, d, k) in enumerate(_WHITEN_CASES):
+        X = _matrix(n, d, top=list(np.linspace(8.0, 5.0, k)), rest=(3.0, 0.5), seed=30 + case, mean=5.0)
+        U, s, Vt = _centred_svd(X)
+        name = f"pca_whiten(X, {k}) for X of shape {X.shape}"
+        Z = expect_array(call(pca_whiten, X, k), (n, k), name=name,
+                         hint="one row of codes per row of X, one column per component")
+        means = np.abs(Z.mean(axis=0)).max()
+        if means > 1e-6:
+            raise WrongAnswer(f"{name}: the columns of Z have means up to {means:.3g}, expected 0. "
+                              "Subtract the column means of X before projecting.")
+        cov = Z.T @ Z / (n - 1)
+        for convention, C in (("n - 1", cov), ("n", Z.T @ Z / n)):
+            if np.allclose(C, np.eye(k), atol=1e-6):
+                break
+        else:
+            diag = ", ".join(f"{c:.3g}" for c in np.diag(cov))
+            raise WrongAnswer(
+                f"{name}: the covariance Z^T Z / (n - 1) of your codes should be the identity; its "
+                f"diagonal is [{diag}]. The variance along component i is sigma_i^2 / (n - 1): "
+                "divide each column of the projected data by its standard deviation."
+            )
+        reference = U[:, :k] * np.sqrt(n - 1)  # (X - mean) V_k / sqrt(lambda), lambda = s^2 / (n - 1)
+        if convention == "n":
+            reference = reference * np.sqrt(n / (n - 1))
+        for i in range(k):
+            if min(np.abs(Z[:, i] - reference[:, i]).max(), np.abs(Z[:, i] + reference[:, i]).max()) > 1e-6:
+                raise WrongAnswer(
+                    f"{name}: column {i} is white but is not the code of principal component "
+                    f"{i + 1}. Project on the top-k principal directions in order of decreasing "
+                    "variance (rows of Vt from the SVD of the centred data), then scale."
+                )
+
+
+# --- PCA in one pass over batches --------------------------------------------------------------
+
+#: (number of batches, rows per batch, d, k); the batches' means drift, so that centring each
+#: batch with its own mean gives a different covariance.
+_STREAM_CASES = [(5, 40, 8, 2), (3, 25, 15, 3)]
+
+
+def _batches(n_batches: int, rows: int, d: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    scales = np.geomspace(3.0, 0.3, d)
+    drift = rng.normal(size=d)
+    drift *= 1.5 / np.linalg.norm(drift)
+    basis = np.linalg.qr(rng.normal(size=(d, d)))[0]
+    return [(rng.normal(size=(rows, d)) * scales) @ basis.T + 4.0 + j * drift for j in range(n_batches)]
+
+
+@exercise("pca-streaming", title="PCA in one pass over batches", chapter=CHAPTER)
+def _check_streaming(streaming_components):
+    for case, (n_batches, rows, d, k) in enumerate(_STREAM_CASES):
+        batches = _batches(n_batches, rows, d, seed=50 + case)
+        X = np.vstack(batches)
+        Vt = _centred_svd(X)[2][:k]
+        name = f"streaming_components(batches, {k}) for {n_batches} batches of {rows} x {d}"
+        got = call(streaming_components, (b.copy() for b in batches), k)
+        W = expect_array(got, (k, d), name=name,
+                         hint="return the components as rows, like components_ of ae.pca.PCA")
+        if not np.allclose(W @ W.T, np.eye(k), atol=1e-6):
+            raise WrongAnswer(f"{name}: the rows are not orthonormal (W W^T should be the identity). "
+                              "Return unit eigenvectors of the covariance, one per row.")
+        cos = np.abs(np.sum(W * Vt, axis=1))
+        if np.all(cos > 1 - 1e-6):
+            continue
+        worst = int(np.argmin(cos))
+        raise WrongAnswer(
+            f"{name}: row {worst} has |cos| = {cos[worst]:.4f} with principal component {worst + 1} "
+            "of all the rows together. Accumulate over every batch the number of rows, the sum of "
+            "the rows and the sum of x x^T; only at the end form the covariance around the overall "
+            "mean, C = (sum of x x^T - n mu mu^T) / (n - 1), and take its eigenvectors in order of "
+            "decreasing eigenvalue (eigh returns them increasing)."
         )
