@@ -1,5 +1,5 @@
-# The two commands a newcomer needs: `make book` and `make test` (see README.md).
-# Every target sets up what it needs itself, so both work from a fresh clone.
+# The commands a newcomer needs: `make book`, `make test` and `make lab` (see README.md).
+# Every target sets up what it needs itself, so each works from a fresh clone.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
@@ -11,8 +11,13 @@ MATHJAX := _assets/mathjax/tex-chtml.js
 CHROMIUM := /usr/bin/chromium
 SUDO    := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 JB      := AE_BOOK_BUILD=1 $(VENV)/bin/jupyter-book build . --builder html -W --keep-going
+LAB     := $(VENV)/bin/jupyter-lab
+# Processes that share the tests (pytest-xdist workers): one per core.
+WORKERS ?= 2
+# One BLAS/torch thread per process: two processes with two threads each on two cores thrash.
+ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install book test check unit notebooks book-fresh browser student pretrain clean
+.PHONY: install book test check unit notebooks book-fresh browser student lab pretrain clean
 
 ## install: the virtual environment with the pinned versions, and MathJax for offline math
 install: $(STAMP) $(MATHJAX)
@@ -40,24 +45,30 @@ $(CHROMIUM):
 book: install
 	$(JB)
 
-## test: every test from scratch: unit and exercise tests, every notebook (nbval), the student
-## release, the book build with all notebooks re-executed, and the browser check of the built book
+## test: every test from scratch, as two jobs side by side (one per core): the tests (`check` in
+## one process: unit and exercise tests, every student notebook run top to bottom) and the book
+## built with its cache cleared (every chapter runs; an error in any cell fails the build). Then
+## the browser test of the built book. Each job's output is printed when it ends.
 test: install $(CHROMIUM)
-	$(MAKE) --no-print-directory check book-fresh browser
+	$(ONE_THREAD) $(MAKE) --no-print-directory -j2 --output-sync=target WORKERS=0 check book-fresh
+	$(MAKE) --no-print-directory browser
 
-# Unit tests, exercise tests, the student release and nbval over every chapter in one run, two
-# workers (one per core, a whole test file each); one BLAS/torch thread per worker, as two
-# processes with two threads each on two cores thrash.
+## check: every test but the browser's, shared test by test between $(WORKERS) workers (the
+## notebook tests first, see tests/conftest.py)
 check: install
-	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -m "not browser" -n 2 --dist loadfile \
-	    --nbval-lax --nbval-current-env tests chapters
+	$(ONE_THREAD) $(PY) -m pytest -m "not browser" -n $(WORKERS) --dist load --maxschedchunk 1 tests
 
+## unit: the quick tests: all but those that run whole notebooks and the browser's
 unit: install
-	$(PY) -m pytest tests -m "not browser"
+	$(ONE_THREAD) $(PY) -m pytest -m "not browser and not notebooks" -n $(WORKERS) tests
 
+## notebooks: the chapters under nbval, a quicker check of a chapter than the book build
+## (one chapter: `make notebooks NB=chapters/06_pca.ipynb`)
+NB ?= chapters
 notebooks: install
-	$(PY) -m pytest --nbval-lax --nbval-current-env chapters
+	$(ONE_THREAD) $(PY) -m pytest -n $(WORKERS) --dist loadfile --nbval-lax --nbval-current-env $(NB)
 
+## book-fresh: the book built with every notebook executed again (its cache cleared first)
 book-fresh: install
 	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
 	$(JB)
@@ -68,6 +79,13 @@ browser: install $(CHROMIUM)
 ## student: student notebooks (solutions replaced by stubs) into student/; never overwrites your edits
 student: install
 	$(PY) tools/make_student.py chapters student
+
+## lab: the student notebooks in JupyterLab (makes them first; installs JupyterLab the first time)
+lab: student $(LAB)
+	$(LAB) --notebook-dir=student
+
+$(LAB): $(STAMP)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt jupyterlab
 
 ## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 30 min)
 pretrain: install

@@ -3,7 +3,6 @@
 import pytest
 import torch
 
-import autoencoders as ae
 from autoencoders.models import ConvAutoencoder, MLPAutoencoder, SmallCNN
 
 
@@ -85,7 +84,3 @@ def test_wrong_input_shapes_are_refused_with_the_expected_shape(images):
         ConvAutoencoder(k=2, channels=2).decode(torch.zeros(5))
     with pytest.raises(ValueError, match="SmallCNN expects images"):
         SmallCNN()(images[:, 0])
-
-
-def test_models_are_reachable_from_the_package():
-    assert ae.models.MLPAutoencoder is MLPAutoencoder

@@ -5,11 +5,8 @@ never overwritten, broken marker layouts are refused before anything is written,
 from __future__ import annotations
 
 import ast
-import multiprocessing
-import os
 import re
 import shutil
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import nbformat
@@ -22,6 +19,7 @@ from make_student import BEGIN, END, MANIFEST, REMOVED_NOTE, ReleaseError, main,
 from exercise_answers import FIXTURES
 
 REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
 FIXTURE = FIXTURES / "fixture_chapter.ipynb"
 MARKER = re.compile(r"(BEGIN|END)\s+SOLUTION", re.IGNORECASE)
 STUB = re.compile(r'raise NotImplementedError\("Exercise ([\w-]+): write your solution here"\)')
@@ -315,7 +313,7 @@ def answers_used_later(nb: nbformat.NotebookNode, name: str) -> list[str]:
     return problems
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "chapters").glob("*.ipynb")) + [FIXTURE], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CHAPTERS + [FIXTURE], ids=lambda p: p.stem)
 def test_later_cells_do_not_use_exercise_answers(path):
     problems = answers_used_later(nbformat.read(path, as_version=4), path.name)
     assert not problems, "\n".join(problems)
@@ -329,25 +327,21 @@ def test_a_later_use_of_an_answer_is_found():
     ]
 
 
-
-def test_the_chapters_release_hides_every_solution_and_every_student_notebook_runs(tmp_path):
-    chapters = REPO / "chapters"
-    report = release(chapters, tmp_path)
-    names = sorted(p.name for p in chapters.glob("*.ipynb"))
-    assert sorted(report.added) == names
-    problems = [p for name in names for p in released_problems(chapters / name, tmp_path / name)]
+# One test per chapter, so that pytest-xdist's workers share the notebooks (tests/conftest.py).
+@pytest.mark.notebooks
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_the_student_notebook_hides_every_solution_and_runs(path, tmp_path):
+    source, student = tmp_path / "chapters", tmp_path / "student"
+    source.mkdir()
+    shutil.copy(path, source / path.name)
+    assert release(source, student).added == [path.name]
+    problems = released_problems(path, student / path.name)
     assert not problems, "\n".join(problems)
     # cwd is chapters/ (the student folder sits at the same depth), so relative paths resolve alike
-    # Two kernels at once on two cores; one when pytest-xdist already runs another worker beside us.
-    workers = 1 if os.environ.get("PYTEST_XDIST_WORKER") else 2
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        results = list(pool.map(execute, [tmp_path / n for n in names], [chapters] * len(names)))
-    errors = [error for error, _ in results if error]
-    assert not errors, "student notebooks that do not run top to bottom:\n" + "\n".join(errors)
+    error, ran = execute(student / path.name, cwd=path.parent)
+    assert not error, f"the student notebook does not run top to bottom: {error}"
     silent = [
-        f"{name}: {label}"
-        for name, (_, ran) in zip(names, results)
-        for label in solutions(nbformat.read(chapters / name, as_version=4), name)
+        label for label in solutions(nbformat.read(path, as_version=4), path.name)
         if f"[not attempted] {label} " not in printed(ran)
     ]
-    assert not silent, "exercises whose check did not say 'not attempted' on the stub:\n" + "\n".join(silent)
+    assert not silent, f"exercises whose check did not say 'not attempted' on the stub: {silent}"

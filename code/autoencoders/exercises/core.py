@@ -11,10 +11,8 @@ into what a student sees: one line on success, a helpful error on a wrong answer
 from __future__ import annotations
 
 import difflib
-import importlib
 import math
 import numbers
-import pkgutil
 import re
 import sysconfig
 import traceback
@@ -89,8 +87,6 @@ class Outcome:
 
 
 _REGISTRY: dict[str, Exercise] = {}
-_LOAD_ERRORS: dict[str, str] = {}
-_LOADED = False
 
 
 def exercise(exercise_id: str, *, title: str, chapter: str) -> Callable[[Callable], Callable]:
@@ -123,29 +119,9 @@ def exercise(exercise_id: str, *, title: str, chapter: str) -> Callable[[Callabl
     return register
 
 
-def _load_all() -> None:
-    """Import every chapter module of this package so that its exercises are registered.
-
-    A module that fails to import is remembered rather than raised here, so one broken chapter
-    does not break the checks of the others; :func:`catalog` (used by the tests) raises it.
-    """
-    global _LOADED
-    if _LOADED:
-        return
-    package = importlib.import_module("autoencoders.exercises")
-    for module in pkgutil.iter_modules(package.__path__):
-        if module.name != "core":
-            try:
-                importlib.import_module(f"autoencoders.exercises.{module.name}")
-            except Exception as err:  # noqa: BLE001 - kept and reported by catalog() and get()
-                _LOAD_ERRORS[module.name] = f"{type(err).__name__}: {err}"
-    _LOADED = True
-
-
 @contextmanager
 def isolated_registry() -> Iterator[None]:
     """Exercises registered inside the ``with`` block are forgotten after it (tests, demos)."""
-    _load_all()
     saved = dict(_REGISTRY)
     try:
         yield
@@ -155,28 +131,15 @@ def isolated_registry() -> Iterator[None]:
 
 
 def catalog() -> Catalog:
-    """Every exercise of the book (id, title, chapter), ordered by chapter then id.
-
-    Raises
-    ------
-    ImportError
-        If the checks of a chapter could not be loaded (its exercises would be missing).
-    """
-    _load_all()
-    if _LOAD_ERRORS:
-        broken = "; ".join(f"autoencoders.exercises.{name}: {err}" for name, err in _LOAD_ERRORS.items())
-        raise ImportError(f"the checks of some chapters could not be loaded: {broken}")
+    """Every exercise of the book (id, title, chapter), ordered by chapter then id."""
     return Catalog(sorted(_REGISTRY.values(), key=lambda e: (e.chapter, e.id)))
 
 
 def get(exercise_id: str) -> Exercise:
     """The exercise registered under ``exercise_id``; a clear error suggests the closest ids."""
-    _load_all()
     if exercise_id not in _REGISTRY:
         close = difflib.get_close_matches(str(exercise_id), list(_REGISTRY), n=3)
         advice = f"Did you mean {', '.join(map(repr, close))}?" if close else "See ae.exercises.catalog()."
-        if _LOAD_ERRORS:
-            advice += f" (Some checks could not be loaded: {', '.join(_LOAD_ERRORS.values())})"
         raise ValueError(f"no exercise with id {exercise_id!r}. {advice}")
     return _REGISTRY[exercise_id]
 
