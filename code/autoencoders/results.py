@@ -115,17 +115,21 @@ class Table:
         return self
 
     def _repr_html_(self) -> str:
+        # "n = 10" never breaks around its "=" on a narrow screen.
+        def esc(text: str) -> str:
+            return html.escape(text).replace(" = ", "\N{NO-BREAK SPACE}=\N{NO-BREAK SPACE}")
+
         # A column whose cells are all numbers is right-aligned, its header too (class "num").
         numeric_column = [j > 0 and bool(self.numeric) and all(row[j] for row in self.numeric)
                           for j in range(len(self.columns))]
-        head = "".join(f"<th class='num'>{html.escape(h)}</th>" if numeric_column[j] else f"<th>{html.escape(h)}</th>"
+        head = "".join(f"<th class='num'>{esc(h)}</th>" if numeric_column[j] else f"<th>{esc(h)}</th>"
                        for j, h in enumerate(self.columns))
         body = "".join(
-            "<tr>" + "".join(f"<td class='num'>{html.escape(c)}</td>" if num and j else f"<td>{html.escape(c)}</td>"
+            "<tr>" + "".join(f"<td class='num'>{esc(c)}</td>" if num and j else f"<td>{esc(c)}</td>"
                              for j, (c, num) in enumerate(zip(row, numeric))) + "</tr>"
             for row, numeric in zip(self.rows, self.numeric)
         )
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        caption = f"<caption>{esc(self.caption)}</caption>" if self.caption else ""
         note = f"<p class='results-note'>{html.escape(self.note)}</p>" if self.note else ""
         return (f"<div class='results'><table class='results-table'>{caption}<thead><tr>{head}</tr></thead>"
                 f"<tbody>{body}</tbody></table>{note}</div>")
