@@ -370,6 +370,10 @@ def test_every_claim_row_is_linked_statused_and_measured():
             for doc, key in glues:
                 if key not in glued.get(doc, set()):
                     problems.append(f"{where}: {doc} does not glue {key!r}")
+            for pasted in re.findall(r"\{glue:text\}`([^`]*::[^`]*)`", measured):
+                if ":" not in pasted.split("::", 1)[1]:
+                    problems.append(f"{where}: {{glue:text}}`{pasted}` needs a format (`...::key:d`, `:.2f`): "
+                                    "without one myst-nb reads the key wrongly")
     assert not problems, "claims.md:\n" + "\n".join(problems)
 
 
