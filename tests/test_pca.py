@@ -72,6 +72,7 @@ def test_randomized_is_close_and_reproducible():
     assert _rel(first.singular_values_, exact.singular_values_) < 1e-3
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
 def test_passes_sklearn_check_estimator():
     """The class claims scikit-learn's estimator API; scikit-learn's own checks are the test.
 
