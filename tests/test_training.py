@@ -105,6 +105,8 @@ def test_predict_is_the_model_in_eval_mode_batch_by_batch_without_gradients():
     assert not predict(model, x).requires_grad and not model.training
     features, logits = predict(model, x, batch_size=4, fn=lambda m, b: (m[0](b), m(b)))
     assert features.shape == (10, 784) and torch.allclose(logits, out, atol=1e-6)
+    sums = predict(model, (x, 2 * x), batch_size=4, fn=lambda m, a, b: (a + b).sum((1, 2, 3)))
+    assert torch.allclose(sums, 3 * x.sum((1, 2, 3)))  # a tuple is batched together
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
         predict(model, x, batch_size=0)
     with pytest.raises(ValueError, match="no examples"):

@@ -44,26 +44,16 @@ def _as_tuple(data: torch.Tensor | Sequence[torch.Tensor], name: str = "data") -
     return tensors
 
 
-@torch.no_grad()
 def evaluate(model: nn.Module, data, loss_fn: LossFn = reconstruction_loss, batch_size: int = 1000) -> float:
     """The mean of ``loss_fn`` over ``data`` (weighted by batch size), in eval mode.
 
     ``data`` is a tensor or a tuple of tensors, as for :func:`fit`; the model stays on its device
     and comes back in the mode (train or eval) it was in.
     """
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     tensors = _as_tuple(data)
-    dev = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    for start in range(0, len(tensors[0]), batch_size):
-        batch = [t[start:start + batch_size].to(dev) for t in tensors]
-        total += loss_fn(model, *batch).item() * len(batch[0])
-        count += len(batch[0])
-    model.train(was_training)
-    return total / count
+    weighted = predict(model, tensors, batch_size,
+                       fn=lambda m, *batch: (loss_fn(m, *batch).double() * len(batch[0])).reshape(1))
+    return weighted.sum().item() / len(tensors[0])
 
 
 def fit(
@@ -158,7 +148,7 @@ def fit(
 
 
 @torch.no_grad()
-def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, *, fn: Callable | None = None):
+def predict(model: nn.Module, x, batch_size: int = 512, *, fn: Callable | None = None):
     """``model(x)`` in eval mode, batch by batch, without gradients; the result on the CPU.
 
     Inference is where a chapter goes wrong quietly: in train mode dropout and batch norm change
@@ -167,20 +157,23 @@ def predict(model: nn.Module, x: torch.Tensor, batch_size: int = 512, *, fn: Cal
     model's device, concatenates the outputs on the CPU and leaves the model in the mode (train or
     eval) it was in.
 
-    ``fn(model, batch)`` replaces ``model(batch)`` when another output is wanted (e.g.
+    ``x`` is a tensor, or a tuple of tensors batched together (``model(*batch)``). ``fn(model,
+    *batch)`` replaces ``model(*batch)`` when another output is wanted (e.g.
     ``fn=lambda m, b: m.features(b)``); when it returns a tuple of tensors, so does ``predict``.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    if len(x) == 0:
-        raise ValueError("x holds no examples")
+    tensors = _as_tuple(x, "x")
     parameter = next(model.parameters(), None)
     dev = parameter.device if parameter is not None else torch.device("cpu")
-    call = fn or (lambda m, batch: m(batch))
+    call = fn or (lambda m, *batch: m(*batch))
     was_training = model.training
     model.eval()
     try:
-        outputs = [call(model, x[start:start + batch_size].to(dev)) for start in range(0, len(x), batch_size)]
+        outputs = [
+            call(model, *(t[start:start + batch_size].to(dev) for t in tensors))
+            for start in range(0, len(tensors[0]), batch_size)
+        ]
     finally:
         model.train(was_training)
     if isinstance(outputs[0], torch.Tensor):
