@@ -71,7 +71,7 @@ notebooks: install
 ## book-fresh: the book built with every notebook executed again (its cache cleared first)
 book-fresh: install
 	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
-	$(JB)
+	start=$$(date +%s); $(JB); echo "book-fresh: built in $$(( $$(date +%s) - start )) s"
 
 browser: install $(CHROMIUM)
 	$(PY) -m pytest tests -m browser
