@@ -291,8 +291,8 @@ def test_no_solution_markers_in_the_page(page_path: str) -> None:
     assert not found, f"{page_path}: {len(found)} solution marker(s) reach the page, e.g. {found[0]!r}"
 
 
-# Elements inside the article that stick out of the viewport (right or left), except code, and
-# except content of a box that scrolls on its own (a long equation) when that box itself fits.
+# Elements inside the article that stick out of the viewport (right or left), except code blocks
+# and content of a box that scrolls on its own (a long equation) when that box itself fits.
 OVERFLOW_JS = """(viewport) => {
     const describe = (el) => {
         const cls = (el.className && el.className.baseVal === undefined) ? el.className : "";
@@ -309,7 +309,7 @@ OVERFLOW_JS = """(viewport) => {
     };
     const bad = [];
     for (const el of document.querySelectorAll("article.bd-article *")) {
-        if (el.closest("pre, code, div.highlight, .mjx-assistive-mml, mjx-assistive-mml")) continue;
+        if (el.closest("pre, div.highlight, mjx-assistive-mml")) continue;  // code blocks may scroll
         const r = el.getBoundingClientRect();
         if (r.width === 0 || r.height === 0) continue;
         if (r.right <= viewport + 1 && r.left >= -1) continue;
