@@ -1,54 +1,197 @@
-"""Checks of the exercises of chapter ``02_autoencoders``: an encoder and a decoder of a given
-shape, counting parameters and the compression ratio, and the identity an autoencoder with
-k >= d can learn."""
+"""Checks of the exercises of chapter ``02_autoencoders``: a gradient step written without an
+optimizer, an autoencoder trained to beat PCA at a small bottleneck, the identity an autoencoder
+with k >= d can learn, and counting parameters and the compression ratio."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
-from autoencoders.exercises.core import NotAttempted, WrongAnswer, call, exercise, expect_array, expect_close, expect_number
+from autoencoders.data import load_digits_8x8
+from autoencoders.exercises.core import (
+    NotAttempted,
+    WrongAnswer,
+    call,
+    exercise,
+    expect_array,
+    expect_close,
+    expect_number,
+)
+from autoencoders.pca import PCA
 
 CHAPTER = "02_autoencoders"
 
+#: The held-out error an answer to ``ae-beat-pca`` must reach, as a fraction of PCA's.
+BEAT_PCA_RATIO = 0.85
+#: Digits of scikit-learn's 8x8 set used to train (the rest are held out).
+N_TRAIN_8X8 = 1000
 
-def _layers(module: nn.Module) -> list[str]:
-    """A readable description of a Sequential's layers, e.g. ``['Linear(784, 32)', 'ReLU']``."""
-    return [f"Linear({m.in_features}, {m.out_features})" if isinstance(m, nn.Linear) else type(m).__name__ for m in module]
+
+def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
+    """scikit-learn's 8x8 digits as float32 rows in [0, 1]: (training rows, held-out rows)."""
+    X = torch.tensor(load_digits_8x8()[0], dtype=torch.float32)
+    return X[:N_TRAIN_8X8], X[N_TRAIN_8X8:]
 
 
-@exercise("ae-encoder-decoder", title="An encoder and a decoder", chapter=CHAPTER)
-def _check_encoder_decoder(make_autoencoder):
-    gen = torch.Generator().manual_seed(0)
-    for d, k, h in [(784, 2, 32), (64, 8, 16), (10, 3, 5)]:
-        pair = call(make_autoencoder, d, k, h)
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise WrongAnswer(f"make_autoencoder({d}, {k}, {h}) should return a pair (encoder, decoder), got {type(pair).__name__}")
-        for name, part in zip(("encoder", "decoder"), pair):
-            if not isinstance(part, nn.Sequential):
-                raise WrongAnswer(f"the {name} should be an nn.Sequential, got {type(part).__name__}")
-        expected = {
-            "encoder": [f"Linear({d}, {h})", "ReLU", f"Linear({h}, {k})"],
-            "decoder": [f"Linear({k}, {h})", "ReLU", f"Linear({h}, {d})", "Sigmoid"],
-        }
-        hints = {
-            "encoder": "the code layer has no activation, so codes can take any real value",
-            "decoder": "the decoder mirrors the encoder and ends with a sigmoid, so pixels lie in [0, 1]",
-        }
-        for name, part in zip(("encoder", "decoder"), pair):
-            got = _layers(part)
-            if got != expected[name]:
-                raise WrongAnswer(
-                    f"for d={d}, k={k}, h={h} the {name}'s layers are {got}, expected {expected[name]}: {hints[name]}"
-                )
+def _parameters(*modules: nn.Module) -> list[torch.Tensor]:
+    return [p for m in modules for p in m.parameters()]
+
+
+def _sgd_reference(encoder: nn.Module, decoder: nn.Module, x: torch.Tensor, lr: float,
+                   reduction: str = "mean", sign: float = -1.0) -> tuple[float, list[torch.Tensor]]:
+    """The loss before one plain gradient step, and the step added to every parameter."""
+    params = _parameters(encoder, decoder)
+    loss = nn.functional.mse_loss(decoder(encoder(x)), x, reduction=reduction)
+    grads = torch.autograd.grad(loss, params)
+    with torch.no_grad():
+        deltas = [sign * lr * g for g in grads]
+        for p, delta in zip(params, deltas):
+            p += delta
+    return loss.item(), deltas
+
+
+def _close(deltas: Sequence[torch.Tensor], expected: Sequence[torch.Tensor]) -> bool:
+    """Whether two lists of parameter changes agree to 0.1 % of the expected change."""
+    diff = sum(float((a - b).pow(2).sum()) for a, b in zip(deltas, expected)) ** 0.5
+    size = sum(float(b.pow(2).sum()) for b in expected) ** 0.5
+    return diff <= 1e-3 * size + 1e-12
+
+
+@exercise("ae-sgd-step", title="A training step without an optimizer", chapter=CHAPTER)
+def _check_sgd_step(sgd_step):
+    x_all, _ = digits_split()
+    lr = 0.5
+    with torch.random.fork_rng():  # leave the student's random state alone
+        torch.manual_seed(0)
+        encoder = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 3))
+        decoder = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 64), nn.Sigmoid())
+    ref_encoder, ref_decoder = copy.deepcopy(encoder), copy.deepcopy(decoder)
+    for step in range(3):
+        x = x_all[32 * step: 32 * (step + 1)]
+        before = [p.detach().clone() for p in _parameters(encoder, decoder)]
+        probe_enc, probe_dec = copy.deepcopy(ref_encoder), copy.deepcopy(ref_decoder)
+        want, expected = _sgd_reference(ref_encoder, ref_decoder, x, lr)
+        try:
+            got = call(sgd_step, encoder, decoder, x, lr)
+        except WrongAnswer as wrong:
+            if "leaf Variable" in str(wrong):
+                raise WrongAnswer(f"{wrong}\n  Hint: change the weights in place inside "
+                                  "`with torch.no_grad():`, e.g. p -= lr * p.grad") from None
+            raise
+        name = f"the loss returned by step {step + 1}"
+        expect_number(got, want, name=name, rtol=1e-4, hint=(
+            "return the mean squared error per pixel of decoder(encoder(x)) against x, "
+            "computed before the weights change"))
+        deltas = [p.detach() - b for p, b in zip(_parameters(encoder, decoder), before)]
+        if all(float(d.abs().max()) == 0 for d in deltas):
+            raise WrongAnswer(
+                f"the weights did not change in step {step + 1}. After loss.backward(), change each "
+                "parameter in place: p -= lr * p.grad (rebinding p = p - ... changes nothing)")
+        if _close(deltas, expected):
+            continue
+        if step > 0:
+            raise WrongAnswer(
+                f"step 1 was right, but step {step + 1} moved the weights by the gradients of the "
+                "earlier steps too: loss.backward() adds to p.grad, so reset the gradients "
+                "(p.grad = None or p.grad.zero_()) after each update")
+        _, uphill = _sgd_reference(copy.deepcopy(probe_enc), copy.deepcopy(probe_dec), x, lr, sign=1.0)
+        if _close(deltas, uphill):
+            raise WrongAnswer("the weights moved uphill: the gradient points to where the loss "
+                              "grows, so subtract it, p -= lr * p.grad")
+        _, summed = _sgd_reference(copy.deepcopy(probe_enc), copy.deepcopy(probe_dec), x, lr, "sum")
+        if _close(deltas, summed):
+            raise WrongAnswer("the step is that of the summed squared error; the loss is the mean "
+                              "over pixels and examples (the MSE per pixel), as in the chapter")
+        raise WrongAnswer(
+            f"in step {step + 1} the weights did not move by -lr * gradient of the MSE: one "
+            "plain gradient step is p -= lr * p.grad for every parameter of the encoder and the "
+            "decoder, after loss.backward() (and no optimizer)")
+
+
+def _is_affine(f, x: torch.Tensor) -> bool:
+    """Whether f maps the midpoint of two inputs to the midpoint of their images."""
+    a, b = x[:50], x[50:100]
+    mid = f((a + b) / 2)
+    return bool(torch.allclose(mid, (f(a) + f(b)) / 2, rtol=1e-4, atol=1e-5))
+
+
+@exercise("ae-beat-pca", title="Beat PCA with two numbers", chapter=CHAPTER)
+def _check_beat_pca(fit_autoencoder):
+    train, held_out = digits_split()
+    for k in (2, 3):
+        with torch.random.fork_rng():  # the same result on every run, whatever ran before
+            torch.manual_seed(0)
+            pair = call(fit_autoencoder, train.clone(), k)
+        if not (isinstance(pair, tuple) and len(pair) == 2 and all(map(callable, pair))):
+            raise WrongAnswer(f"fit_autoencoder(X, {k}) should return a pair (encoder, decoder) of "
+                              f"networks, got {type(pair).__name__}")
         encoder, decoder = pair
-        x = torch.rand(4, d, generator=gen)
-        z = call(encoder, x)
-        expect_array(z, (4, k), name=f"encoder(x) for x of shape (4, {d})")
-        expect_array(call(decoder, z), (4, d), name=f"decoder(encoder(x)) for x of shape (4, {d})")
+        for part in pair:
+            if isinstance(part, nn.Module):
+                part.eval()
+        with torch.no_grad():
+            z = expect_array(encoder(held_out), (len(held_out), k),
+                             name=f"the codes encoder(X) for k={k} and X of shape {tuple(held_out.shape)}",
+                             hint=f"the bottleneck holds k={k} numbers per digit: the encoder ends "
+                             f"with a Linear layer to {k}")
+            x_hat = decoder(torch.as_tensor(z, dtype=torch.float32))
+            expect_array(x_hat, tuple(held_out.shape), name=f"decoder(encoder(X)) for k={k}")
+            mse = float(((torch.as_tensor(x_hat) - held_out) ** 2).mean())
+            affine = _is_affine(lambda x: torch.as_tensor(decoder(encoder(x))), held_out)
+        mean_mse = float(((held_out - train.mean(0)) ** 2).mean())
+        pca = PCA(n_components=k).fit(train.double().numpy())
+        X = held_out.double().numpy()
+        pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
+        if mse <= BEAT_PCA_RATIO * pca_mse:
+            continue
+        said = (f"with k={k} the held-out MSE per pixel is {mse:.4f}, PCA's is {pca_mse:.4f} "
+                f"(ratio {mse / pca_mse:.2f}); it must be at most {BEAT_PCA_RATIO} times PCA's.")
+        if mse >= 0.95 * mean_mse:
+            hint = (f"That is no better than always answering the average digit ({mean_mse:.4f}): "
+                    "is the network trained (zero_grad, backward, step in a loop over epochs)?")
+        elif affine:
+            hint = ("Your autoencoder is affine (linear plus biases). By Eckart-Young no affine "
+                    "autoencoder beats PCA on the training digits: add hidden layers with a ReLU.")
+        else:
+            hint = ("Put a ReLU in a hidden layer of both the encoder and the decoder (a final "
+                    "sigmoid alone is not enough) and train long enough: about 60 epochs of Adam.")
+        raise WrongAnswer(f"{said} {hint}")
+
+
+@exercise("ae-identity", title="With k >= d, the identity", chapter=CHAPTER)
+def _check_identity(identity_weights):
+    rng = np.random.default_rng(0)
+    for d, k in [(3, 3), (4, 6), (5, 9)]:
+        pair = call(identity_weights, d, k)
+        if not (isinstance(pair, tuple) and len(pair) == 2):
+            raise WrongAnswer(f"identity_weights({d}, {k}) should return a pair (W1, W2), "
+                              f"got {type(pair).__name__}")
+        W1 = expect_array(pair[0], (d, k), name=f"W1 for d={d}, k={k}",
+                          hint="the encoder maps R^d to R^k")
+        W2 = expect_array(pair[1], (k, d), name=f"W2 for d={d}, k={k}",
+                          hint="the decoder maps R^k back to R^d")
+        X = rng.normal(size=(7, d))
+        expect_close(X @ W1 @ W2, X, name=f"X @ W1 @ W2 for d={d}, k={k}",
+                     hint="copy the d inputs into the first d code values and back "
+                     "(np.eye(d, k) is a start)")
+    for d, k in [(4, 2), (6, 5)]:
+        try:
+            result: Any = identity_weights(d, k)
+        except ValueError:
+            continue
+        except NotImplementedError:
+            raise NotAttempted() from None
+        except Exception as exc:  # noqa: BLE001 - any other crash becomes a hint
+            raise WrongAnswer(f"identity_weights({d}, {k}) raised {type(exc).__name__}: {exc}; "
+                              "it should raise ValueError") from None
+        raise WrongAnswer(
+            f"identity_weights({d}, {k}) returned {type(result).__name__} instead of raising "
+            "ValueError: with k < d, W1 @ W2 has rank at most k < d, so no weights reproduce every x"
+        )
 
 
 def n_parameters(d: int, k: int, hidden: Sequence[int]) -> int:
@@ -61,43 +204,19 @@ def n_parameters(d: int, k: int, hidden: Sequence[int]) -> int:
 
 @exercise("ae-count", title="Parameters and compression ratio", chapter=CHAPTER)
 def _check_count(sizes):
-    for d, k, hidden in [(784, 2, (512, 128)), (784, 16, ()), (10, 3, (7, 5, 4)), (49152, 1024, (2048,))]:
+    cases = [(784, 2, (512, 128)), (784, 16, ()), (10, 3, (7, 5, 4)), (49152, 1024, (2048,))]
+    for d, k, hidden in cases:
         got = call(sizes, d, k, hidden)
         if not (isinstance(got, tuple) and len(got) == 2):
-            raise WrongAnswer(f"sizes({d}, {k}, {hidden}) should return a pair (n_parameters, ratio), got {got!r}")
+            raise WrongAnswer(f"sizes({d}, {k}, {hidden}) should return a pair "
+                              f"(n_parameters, ratio), got {got!r}")
         n_params, ratio = got
         expect_number(
-            n_params, n_parameters(d, k, hidden), name=f"the number of parameters for d={d}, k={k}, hidden={hidden}",
-            hint="each Linear(a, b) has a*b weights and b biases; the decoder mirrors the encoder", rtol=0,
+            n_params, n_parameters(d, k, hidden), rtol=0,
+            name=f"the number of parameters for d={d}, k={k}, hidden={hidden}",
+            hint="each Linear(a, b) has a*b weights and b biases; the decoder mirrors the encoder",
         )
         expect_number(
             ratio, d / k, name=f"the compression ratio for d={d}, k={k}",
             hint="how many times fewer numbers the code holds than the input: d / k, as a float",
-        )
-
-
-@exercise("ae-identity", title="With k >= d, the identity", chapter=CHAPTER)
-def _check_identity(identity_weights):
-    rng = np.random.default_rng(0)
-    for d, k in [(3, 3), (4, 6), (5, 9)]:
-        pair = call(identity_weights, d, k)
-        if not (isinstance(pair, tuple) and len(pair) == 2):
-            raise WrongAnswer(f"identity_weights({d}, {k}) should return a pair (W1, W2), got {type(pair).__name__}")
-        W1 = expect_array(pair[0], (d, k), name=f"W1 for d={d}, k={k}", hint="the encoder maps R^d to R^k")
-        W2 = expect_array(pair[1], (k, d), name=f"W2 for d={d}, k={k}", hint="the decoder maps R^k back to R^d")
-        X = rng.normal(size=(7, d))
-        expect_close(X @ W1 @ W2, X, name=f"X @ W1 @ W2 for d={d}, k={k}",
-                     hint="copy the d inputs into the first d code values and back (np.eye(d, k) is a start)")
-    for d, k in [(4, 2), (6, 5)]:
-        try:
-            result: Any = identity_weights(d, k)
-        except ValueError:
-            continue
-        except NotImplementedError:
-            raise NotAttempted() from None
-        except Exception as exc:  # noqa: BLE001 - any other crash becomes a hint
-            raise WrongAnswer(f"identity_weights({d}, {k}) raised {type(exc).__name__}: {exc}; it should raise ValueError") from None
-        raise WrongAnswer(
-            f"identity_weights({d}, {k}) returned {type(result).__name__} instead of raising ValueError: with k < d, "
-            "W1 @ W2 has rank at most k < d, so no weights reproduce every x"
         )
