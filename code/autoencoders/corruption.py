@@ -22,7 +22,7 @@ Images = TypeVar("Images", np.ndarray, torch.Tensor)
 Seed = int | np.random.Generator
 
 
-def _as_numpy(images: Images) -> np.ndarray:
+def _checked_images(images: Images) -> np.ndarray:
     """The images as a float64 numpy array, after checking their shape and range."""
     x = to_numpy(images)
     if x.ndim < 2:
@@ -32,14 +32,15 @@ def _as_numpy(images: Images) -> np.ndarray:
     return x.astype(np.float64)
 
 
-def _like(result: np.ndarray, images: Images) -> Images:
+def _same_type_as(result: np.ndarray, images: Images) -> Images:
     """``result`` in the type, dtype and device of ``images``."""
     if isinstance(images, torch.Tensor):
         return torch.from_numpy(result).to(dtype=images.dtype, device=images.device)
     return result.astype(np.asarray(images).dtype if np.asarray(images).dtype.kind == "f" else np.float64)
 
 
-def _mask_like(mask: np.ndarray, images: Images) -> Images:
+def _mask_same_type_as(mask: np.ndarray, images: Images) -> Images:
+    """A boolean mask as a tensor on the images' device when the images are a tensor."""
     return torch.from_numpy(mask).to(images.device) if isinstance(images, torch.Tensor) else mask
 
 
@@ -62,9 +63,9 @@ def gaussian_noise(images: Images, sigma: float, rng: Seed = 0) -> Images:
     """
     if not sigma >= 0.0:
         raise ValueError(f"sigma must be a non-negative number, got {sigma}")
-    x = _as_numpy(images)
+    x = _checked_images(images)
     noise = np.random.default_rng(rng).normal(0.0, sigma, size=x.shape)
-    return _like(np.clip(x + noise, 0.0, 1.0), images)
+    return _same_type_as(np.clip(x + noise, 0.0, 1.0), images)
 
 
 def salt_and_pepper(images: Images, amount: float, rng: Seed = 0) -> tuple[Images, Images]:
@@ -76,12 +77,12 @@ def salt_and_pepper(images: Images, amount: float, rng: Seed = 0) -> tuple[Image
         The corrupted images and a boolean mask, True where a pixel was set.
     """
     amount = _fraction(amount, "amount")
-    x = _as_numpy(images)
+    x = _checked_images(images)
     gen = np.random.default_rng(rng)
     mask = gen.random(x.shape) < amount
     salt = gen.random(x.shape) < 0.5
     corrupted = np.where(mask, salt.astype(np.float64), x)
-    return _like(corrupted, images), _mask_like(mask, images)
+    return _same_type_as(corrupted, images), _mask_same_type_as(mask, images)
 
 
 def missing_pixels(images: Images, fraction: float, rng: Seed = 0, fill: float = 0.0) -> tuple[Images, Images]:
@@ -95,7 +96,7 @@ def missing_pixels(images: Images, fraction: float, rng: Seed = 0, fill: float =
     """
     fraction = _fraction(fraction, "fraction")
     fill = _fraction(fill, "fill")
-    x = _as_numpy(images)
+    x = _checked_images(images)
     h, w = x.shape[-2:]
     flat = x.reshape(-1, h * w)
     n_missing = int(round(fraction * h * w))
@@ -104,7 +105,7 @@ def missing_pixels(images: Images, fraction: float, rng: Seed = 0, fill: float =
     mask = np.zeros(flat.shape, dtype=bool)
     np.put_along_axis(mask, order, True, axis=1)
     mask = mask.reshape(x.shape)
-    return _like(np.where(mask, fill, x), images), _mask_like(mask, images)
+    return _same_type_as(np.where(mask, fill, x), images), _mask_same_type_as(mask, images)
 
 
 def missing_block(
@@ -128,7 +129,7 @@ def missing_block(
         The images with the hole set to ``fill``, and a boolean mask, True inside the hole.
     """
     fill = _fraction(fill, "fill")
-    x = _as_numpy(images)
+    x = _checked_images(images)
     h, w = x.shape[-2:]
     if size < 1 or margin < 0 or size + 2 * margin > min(h, w):
         raise ValueError(
@@ -143,4 +144,4 @@ def missing_block(
     in_rows = (rows >= top[..., None]) & (rows < top[..., None] + size)
     in_cols = (cols >= left[..., None]) & (cols < left[..., None] + size)
     mask = in_rows[..., :, None] & in_cols[..., None, :]
-    return _like(np.where(mask, fill, x), images), _mask_like(mask, images)
+    return _same_type_as(np.where(mask, fill, x), images), _mask_same_type_as(mask, images)

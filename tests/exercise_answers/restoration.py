@@ -4,11 +4,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+HOLE = 0.5
+
+
+# --- restoration-missing-pixels -----------------------------------------------------------------
 
 def threshold_mask(images, fraction, seed):
     images = np.asarray(images, dtype=float)
     mask = np.random.default_rng(seed).random(images.shape) < fraction
-    return np.where(mask, 0.0, images), mask
+    return np.where(mask, HOLE, images), mask
 
 
 def same_pixels_in_every_image(images, fraction, seed):
@@ -18,7 +22,7 @@ def same_pixels_in_every_image(images, fraction, seed):
     mask = np.zeros(h * w, dtype=bool)
     mask[chosen] = True
     mask = np.broadcast_to(mask.reshape(h, w), images.shape).copy()
-    return np.where(mask, 0.0, images), mask
+    return np.where(mask, HOLE, images), mask
 
 
 def _exact_mask(shape, fraction, rng):
@@ -32,59 +36,96 @@ def _exact_mask(shape, fraction, rng):
 def mask_of_kept_pixels(images, fraction, seed):
     images = np.asarray(images, dtype=float)
     mask = _exact_mask(images.shape, fraction, np.random.default_rng(seed))
-    return np.where(mask, 0.0, images), ~mask
+    return np.where(mask, HOLE, images), ~mask
 
 
 def seed_ignored(images, fraction, seed):
     images = np.asarray(images, dtype=float)
     mask = _exact_mask(images.shape, fraction, np.random.default_rng())
+    return np.where(mask, HOLE, images), mask
+
+
+def filled_with_black(images, fraction, seed):
+    images = np.asarray(images, dtype=float)
+    mask = _exact_mask(images.shape, fraction, np.random.default_rng(seed))
     return np.where(mask, 0.0, images), mask
 
 
-def filled_with_grey(images, fraction, seed):
-    images = np.asarray(images, dtype=float)
-    mask = _exact_mask(images.shape, fraction, np.random.default_rng(seed))
-    return np.where(mask, 0.5, images), mask
+# --- restoration-denoising-loop -----------------------------------------------------------------
+
+def _loop(model, clean, epochs, make_input, make_target, zero_grad=True, lr=1e-2):
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(epochs):
+        for batch in clean[torch.randperm(len(clean))].split(50):
+            inputs = make_input(batch)
+            loss = F.mse_loss(model(inputs), make_target(batch, inputs))
+            if zero_grad:
+                optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model
 
 
-def _step(model, optimizer, loss):
-    optimizer.zero_grad()
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+def _noisy(batch, sigma):
+    return (batch + sigma * torch.randn_like(batch)).clamp(0, 1)
 
 
-def target_is_noisy(model, optimizer, clean, sigma):
-    noisy = (clean + sigma * torch.randn_like(clean)).clamp(0, 1)
-    return _step(model, optimizer, F.mse_loss(model(noisy), noisy))
+def clean_inputs_clean_targets(model, clean, sigma, epochs):
+    return _loop(model, clean, epochs, lambda b: b, lambda b, x: b)
 
 
-def no_noise(model, optimizer, clean, sigma):
-    return _step(model, optimizer, F.mse_loss(model(clean), clean))
+def noisy_targets(model, clean, sigma, epochs):
+    return _loop(model, clean, epochs, lambda b: _noisy(b, sigma), lambda b, x: x)
 
 
-def not_clamped(model, optimizer, clean, sigma):
-    noisy = clean + sigma * torch.randn_like(clean)
-    return _step(model, optimizer, F.mse_loss(model(noisy), clean))
+def gradients_never_zeroed(model, clean, sigma, epochs):
+    return _loop(model, clean, epochs, lambda b: _noisy(b, sigma), lambda b, x: b, zero_grad=False)
 
 
-def gradients_not_zeroed(model, optimizer, clean, sigma):
-    noisy = (clean + sigma * torch.randn_like(clean)).clamp(0, 1)
-    loss = F.mse_loss(model(noisy), clean)
-    loss.backward()
-    optimizer.step()
-    return loss.item()
+def never_trains(model, clean, sigma, epochs):
+    return model
 
 
-def returns_the_tensor(model, optimizer, clean, sigma):
-    noisy = (clean + sigma * torch.randn_like(clean)).clamp(0, 1)
-    loss = F.mse_loss(model(noisy), clean)
-    _step(model, optimizer, loss)
-    return loss
+def returns_the_losses(model, clean, sigma, epochs):
+    _loop(model, clean, epochs, lambda b: _noisy(b, sigma), lambda b, x: b)
+    return [0.0] * epochs
 
 
-def _mse(clean, estimate):
-    return np.mean((np.asarray(clean, dtype=float) - np.asarray(estimate, dtype=float)) ** 2)
+# --- restoration-inpaint-pca --------------------------------------------------------------------
+
+def _project(rows, mean, components):
+    return mean + (rows - mean) @ components.T @ components
+
+
+def project_whole_image(images, mask, mean, components):
+    return np.where(mask, _project(images, mean, components), images)
+
+
+def known_pixels_not_kept(images, mask, mean, components):
+    out = np.empty_like(images)
+    for i, (x, m) in enumerate(zip(images, mask)):
+        z = np.linalg.lstsq(components[:, ~m].T, x[~m] - mean[~m], rcond=None)[0]
+        out[i] = mean + z @ components
+    return out
+
+
+def mask_inverted(images, mask, mean, components):
+    out = images.copy()
+    for i, (x, m) in enumerate(zip(images, mask)):
+        z = np.linalg.lstsq(components[:, m].T, x[m] - mean[m], rcond=None)[0]
+        out[i, ~m] = (mean + z @ components)[~m]
+    return out
+
+
+def mean_fill(images, mask, mean, components):
+    return np.where(mask, mean, images)
+
+
+def few_passes(images, mask, mean, components):
+    x = images
+    for _ in range(2):
+        x = np.where(mask, _project(x, mean, components), images)
+    return x
 
 
 WRONG_ANSWERS = {
@@ -93,21 +134,20 @@ WRONG_ANSWERS = {
         ("the same pixels removed from every image", same_pixels_in_every_image),
         ("the mask marks the kept pixels", mask_of_kept_pixels),
         ("the seed is not used", seed_ignored),
-        ("missing pixels set to 0.5 instead of 0", filled_with_grey),
+        ("missing pixels set to 0 (black) instead of 0.5", filled_with_black),
     ],
-    "restoration-dae-step": [
-        ("the target is the noisy input", target_is_noisy),
-        ("no noise added", no_noise),
-        ("the noisy input is not clamped to [0, 1]", not_clamped),
-        ("the gradients are never zeroed", gradients_not_zeroed),
-        ("returns the loss tensor", returns_the_tensor),
+    "restoration-denoising-loop": [
+        ("trained on clean inputs with clean targets (the slides' recipe)", clean_inputs_clean_targets),
+        ("the target is the noisy input", noisy_targets),
+        ("the gradients are never zeroed", gradients_never_zeroed),
+        ("no training at all", never_trains),
+        ("returns the losses instead of the model", returns_the_losses),
     ],
-    "restoration-psnr": [
-        ("20 log10 of 1 / MSE", lambda clean, estimate: 20 * np.log10(1 / _mse(clean, estimate))),
-        ("10 log10 of 1 / RMSE", lambda clean, estimate: 10 * np.log10(1 / np.sqrt(_mse(clean, estimate)))),
-        ("natural logarithm", lambda clean, estimate: 10 * np.log(1 / _mse(clean, estimate))),
-        ("the sign flipped: 10 log10(MSE)", lambda clean, estimate: 10 * np.log10(_mse(clean, estimate))),
-        ("the mean of the PSNRs of the rows", lambda clean, estimate: np.mean(
-            [10 * np.log10(1 / _mse(c, e)) for c, e in zip(clean, estimate)])),
+    "restoration-inpaint-pca": [
+        ("projects the whole image, grey hole included, then keeps the known pixels", project_whole_image),
+        ("fits the known pixels but returns the reconstruction everywhere", known_pixels_not_kept),
+        ("the mask read the wrong way round: fits the hole, overwrites the known pixels", mask_inverted),
+        ("fills the hole with the mean digit", mean_fill),
+        ("two passes of the projection loop", few_passes),
     ],
 }
