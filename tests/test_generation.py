@@ -1,7 +1,7 @@
-"""The VAE and the sample-quality measures of ``ae.generation`` on cases whose answer is known."""
+"""The VAE (``ae.models.VAE``), the two terms of its loss and the sample-quality measures of
+``ae.generation`` on cases whose answer is known."""
 
 import math
-import sys
 
 import numpy as np
 import pytest
@@ -9,16 +9,13 @@ import scipy.linalg
 import torch
 
 import autoencoders as ae
-from autoencoders.generation import (
-    VAE,
-    bernoulli_nll,
-    class_histogram_entropy,
-    frechet_distance,
-    gaussian_kl,
-    inception_score,
-    nearest_neighbour_distance,
-    sample_quality,
-)
+
+VAE = ae.models.VAE
+bernoulli_nll, gaussian_kl = ae.generation.bernoulli_nll, ae.generation.gaussian_kl
+frechet_distance, inception_score = ae.generation.frechet_distance, ae.generation.inception_score
+class_histogram_entropy = ae.generation.class_histogram_entropy
+nearest_neighbour_distance = ae.generation.nearest_neighbour_distance
+sample_quality = ae.generation.sample_quality
 
 
 def test_vae_shapes():
@@ -34,8 +31,21 @@ def test_vae_shapes():
 
 
 def test_vae_rejects_bad_sizes():
-    with pytest.raises(ValueError, match="d and k must be positive"):
+    with pytest.raises(ValueError, match="k must be a positive integer"):
         VAE(d=784, k=0)
+    with pytest.raises(ValueError, match="expects 784 values per example"):
+        VAE(d=784, k=2).encode(torch.zeros(3, 1, 14, 14))
+    with pytest.raises(ValueError, match=r"codes of shape \(n, 2\)"):
+        VAE(d=784, k=2).decode(torch.zeros(3, 5))
+
+
+def test_vae_reuses_the_mlp_layers_of_the_plain_autoencoder():
+    vae, plain = VAE(d=784, k=4, hidden=(32,)), ae.models.MLPAutoencoder(d=784, k=4, hidden=(32,))
+    shapes = lambda net: [tuple(p.shape) for p in net.parameters()]  # noqa: E731
+    # the same layers, except that the encoder's last layer outputs a mean and a log-variance
+    assert shapes(vae.decoder) == shapes(plain.decoder)
+    assert shapes(vae.encoder)[:-2] == shapes(plain.encoder)[:-2]
+    assert shapes(vae.encoder)[-2:] == [(8, 32), (8,)]
 
 
 def test_reparameterise_is_mu_plus_sigma_eps_and_differentiable():
@@ -161,11 +171,11 @@ def test_sample_quality_on_an_untrained_classifier():
         sample_quality(classifier, torch.rand(3, 28, 28), reference, images)
 
 
-def test_count_exercise_accepts_an_exact_integer_answer():
-    """The check's table of digit counts is exact: an answer that counts the digits of the integer passes."""
-    old = sys.get_int_max_str_digits()
-    sys.set_int_max_str_digits(0)
-    try:
-        assert ae.exercises.check("gen-count", lambda base, exponent: len(str(base**exponent)))
-    finally:
-        sys.set_int_max_str_digits(old)
+def test_handwritten_strokes_look_like_digit_images():
+    strokes = ae.generation.handwritten_strokes(12, seed=3)
+    assert strokes.shape == (12, 1, 28, 28) and strokes.dtype == torch.float32
+    assert strokes.min() >= 0 and strokes.max() <= 1
+    # bright ink on a black background, as in MNIST: most pixels dark, every patch holds some ink
+    assert (strokes < 0.1).float().mean() > 0.6
+    assert (strokes.flatten(1).mean(1) >= 0.1).all()
+    assert torch.equal(strokes, ae.generation.handwritten_strokes(12, seed=3))

@@ -1,11 +1,14 @@
-"""Generative modelling with autoencoders: a variational autoencoder and sample-quality measures.
+"""Generative modelling with autoencoders: the two terms of the VAE's loss, images that are not
+digits, and sample-quality measures.
 
-The VAE (Kingma and Welling 2014; Rezende et al. 2014) encodes an image to the mean and
-log-variance of a Gaussian over codes and is trained on the negative evidence lower bound (ELBO),
-whose two pieces are here: the expected negative log-likelihood of the image under the decoder
-(:func:`bernoulli_nll`) and the KL divergence of the code distribution from the prior N(0, I)
-(:func:`gaussian_kl`). The chapter assembles the ELBO from them, so the reparameterisation stays
-visible there.
+The VAE itself is ``ae.models.VAE``. Its loss, the negative evidence lower bound (ELBO), is a
+distortion, the expected negative log-likelihood of the image under the decoder
+(:func:`bernoulli_nll`), plus a rate, the KL divergence of the code distribution from the prior
+N(0, I) (:func:`gaussian_kl`). The chapter assembles the loss from them, so the
+reparameterisation stays visible there.
+
+:func:`handwritten_strokes` cuts 28x28 patches of handwriting (not digits) from a photograph that
+ships with scikit-image, to ask which images an autoencoder trained on digits can output.
 
 Generated images are judged without downloading anything, in the feature space of a small digit
 classifier trained in the chapter: a Fréchet distance between real and generated features (the
@@ -16,11 +19,10 @@ sample to its nearest training image.
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import numpy as np
 import torch
 from scipy import linalg
+from skimage import data, morphology, transform
 from sklearn.neighbors import NearestNeighbors
 from torch import nn
 from torch.nn import functional as F
@@ -29,75 +31,14 @@ from autoencoders.runtime import to_numpy
 from autoencoders.training import predict
 
 
-class VAE(nn.Module):
-    """A fully connected variational autoencoder ``d -> hidden... -> (mu, logvar) in R^k x R^k``.
-
-    The decoder mirrors the encoder and returns Bernoulli logits per pixel; :meth:`decode` turns
-    them into pixel values in [0, 1], like ``ae.models.MLPAutoencoder.decode``.
-
-    Parameters
-    ----------
-    d : int
-        Input dimension (784 for 28x28 digits); inputs with ``d`` values per example are flattened.
-    k : int
-        Code dimension.
-    hidden : sequence of int
-        Widths of the encoder's hidden layers (the decoder uses them in reverse).
-    """
-
-    def __init__(self, d: int = 784, k: int = 16, hidden: Sequence[int] = (512, 256)) -> None:
-        super().__init__()
-        if d < 1 or k < 1:
-            raise ValueError(f"d and k must be positive integers, got d={d}, k={k}")
-        self.d, self.k = d, k
-        widths = [d, *hidden]
-        enc: list[nn.Module] = []
-        for a, b in zip(widths[:-1], widths[1:]):
-            enc += [nn.Linear(a, b), nn.ReLU()]
-        self.encoder = nn.Sequential(*enc, nn.Linear(widths[-1], 2 * k))
-        back = [k, *reversed(hidden)]
-        dec: list[nn.Module] = []
-        for a, b in zip(back[:-1], back[1:]):
-            dec += [nn.Linear(a, b), nn.ReLU()]
-        self.decoder = nn.Sequential(*dec, nn.Linear(back[-1], d))
-
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """q(z | x): the mean and log-variance, each of shape (n, k), of a diagonal Gaussian."""
-        mu, logvar = self.encoder(x.reshape(len(x), -1)).chunk(2, dim=1)
-        return mu, logvar
-
-    @staticmethod
-    def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
-        """Draw z ~ N(mu, diag(exp(logvar))) as ``mu + exp(logvar / 2) * eps`` with eps ~ N(0, I).
-
-        Writing the draw this way keeps z a differentiable function of ``mu`` and ``logvar`` (the
-        randomness sits in ``eps``), so gradients of the ELBO reach the encoder.
-        """
-        if eps is None:
-            eps = torch.randn_like(mu)
-        return mu + torch.exp(0.5 * logvar) * eps
-
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """The decoder's Bernoulli logits, shape (n, d)."""
-        return self.decoder(z)
-
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """d: R^k -> [0, 1]^d, the decoder's mean image for each code (flat, shape (n, d))."""
-        return torch.sigmoid(self.decode_logits(z))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Reconstruct x from the mean code, ``d(mu(x))``, in the shape of x."""
-        mu, _ = self.encode(x)
-        return self.decode(mu).reshape(x.shape)
-
-
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL( N(mu, diag(exp(logvar))) || N(0, I) ) in nats, one value per row (the ELBO's rate term).
 
     Closed form: ``0.5 * sum(mu**2 + exp(logvar) - 1 - logvar)`` over the k code dimensions.
     """
     if mu.shape != logvar.shape:
-        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and {tuple(logvar.shape)}")
+        raise ValueError(f"mu and logvar must have the same shape, got {tuple(mu.shape)} and "
+                         f"{tuple(logvar.shape)}")
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
 
 
@@ -109,13 +50,37 @@ def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """
     x = x.reshape(len(x), -1)
     if logits.shape != x.shape:
-        raise ValueError(f"logits of shape {tuple(logits.shape)} do not match images with {x.shape[1]} pixels")
+        raise ValueError(f"logits of shape {tuple(logits.shape)} do not match images with "
+                         f"{x.shape[1]} pixels")
     return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(dim=1)
+
+
+def handwritten_strokes(n: int, size: int = 40, seed: int = 0, min_ink: float = 0.1) -> torch.Tensor:
+    """``n`` 28x28 patches of handwritten mathematics (not digits), bright ink on black.
+
+    The patches come from scikit-image's ``data.text()``, a photograph of handwriting on paper:
+    the paper's shading is removed (a morphological closing estimates it), the ink is stretched
+    to [0, 1] like MNIST's strokes, and random ``size`` x ``size`` windows whose mean is at least
+    ``min_ink`` (an MNIST digit's mean is 0.13) are resized to 28x28. Returns a tensor of shape
+    (n, 1, 28, 28).
+    """
+    page = data.text().astype(np.float64) / 255
+    ink = np.clip((morphology.closing(page, morphology.disk(7)) - page - 0.12) / 0.15, 0.0, 1.0)
+    rng = np.random.default_rng(seed)
+    patches: list[np.ndarray] = []
+    while len(patches) < n:
+        i = rng.integers(0, ink.shape[0] - size + 1)
+        j = rng.integers(0, ink.shape[1] - size + 1)
+        window = transform.resize(ink[i:i + size, j:j + size], (28, 28), anti_aliasing=True)
+        if window.mean() >= min_ink:  # about as much ink as a digit, not blank paper
+            patches.append(window)
+    return torch.tensor(np.stack(patches), dtype=torch.float32)[:, None]
 
 
 # --- sample quality, measured with a classifier trained on real digits --------------------------
 
-def _check_images(images: torch.Tensor) -> torch.Tensor:
+def _as_digit_batch(images: torch.Tensor) -> torch.Tensor:
+    """Digits as a float tensor of shape (n, 1, 28, 28), from that shape or rows of 784 pixels."""
     images = torch.as_tensor(images, dtype=torch.float32)
     if images.ndim == 2 and images.shape[1] == 784:
         images = images.reshape(-1, 1, 28, 28)
@@ -124,7 +89,12 @@ def _check_images(images: torch.Tensor) -> torch.Tensor:
     return images
 
 
-def classifier_outputs(classifier: nn.Module, images: torch.Tensor, batch_size: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+def _features_and_probs(classifier: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    h = classifier.features(batch)[-1]
+    return h, torch.softmax(classifier.head(h), dim=1)
+
+
+def classifier_outputs(classifier: nn.Module, images: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Penultimate features and softmax probabilities of a ``ae.models.SmallCNN`` for a batch of digits.
 
     Returns
@@ -134,12 +104,8 @@ def classifier_outputs(classifier: nn.Module, images: torch.Tensor, batch_size: 
     probs : ndarray of shape (n, n_classes)
         The predicted class probabilities.
     """
-    def features_and_probs(model: nn.Module, batch: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = model.features(batch)[-1]
-        return h, torch.softmax(model.head(h), dim=1)
-
-    feats, probs = predict(classifier, _check_images(images), batch_size, fn=features_and_probs)
-    return feats.double().numpy(), probs.double().numpy()
+    features, probs = predict(classifier, _as_digit_batch(images), fn=_features_and_probs)
+    return to_numpy(features, np.float64), to_numpy(probs, np.float64)
 
 
 def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
@@ -167,12 +133,14 @@ def frechet_distance(features_a: np.ndarray, features_b: np.ndarray) -> float:
 def _check_probs(probs: np.ndarray) -> np.ndarray:
     p = np.asarray(probs, dtype=np.float64)
     if p.ndim != 2 or not np.allclose(p.sum(axis=1), 1.0, atol=1e-6) or (p < 0).any():
-        raise ValueError(f"probs must be an (n, classes) array whose rows are probability vectors, got shape {p.shape}")
+        raise ValueError("probs must be an (n, classes) array whose rows are probability vectors, "
+                         f"got shape {p.shape}")
     return p
 
 
 def class_histogram_entropy(probs: np.ndarray) -> float:
-    """Entropy in bits of the histogram of predicted classes (log2(10) = 3.32 when all ten digits are equally common)."""
+    """Entropy in bits of the histogram of predicted classes (log2(10) = 3.32 when all ten digits
+    are equally common)."""
     p = _check_probs(probs)
     counts = np.bincount(p.argmax(axis=1), minlength=p.shape[1])
     freq = counts[counts > 0] / counts.sum()
@@ -180,9 +148,8 @@ def class_histogram_entropy(probs: np.ndarray) -> float:
 
 
 def inception_score(probs: np.ndarray) -> float:
-    """``exp(E_x KL(p(y|x) || p(y)))``: high when each sample is confidently one class and all classes occur.
-
-    Ranges from 1 to the number of classes.
+    """``exp(E_x KL(p(y|x) || p(y)))``: high when each sample is confidently one class and all
+    classes occur. Ranges from 1 to the number of classes.
     """
     p = _check_probs(probs)
     marginal = p.mean(axis=0)
@@ -204,15 +171,25 @@ def nearest_neighbour_distance(samples: np.ndarray, train: np.ndarray) -> np.nda
     return distances[:, 0]
 
 
+#: The measures of :func:`sample_quality`, with the column titles the chapter's table uses.
+QUALITY_MEASURES = {
+    "frechet": "Fréchet distance",
+    "inception": "IS-like",
+    "class_entropy": "class entropy (bits)",
+    "max_softmax": "confidence",
+    "nn_distance": "distance to nearest training image",
+}
+
+
 def sample_quality(
     classifier: nn.Module, images: torch.Tensor, reference_features: np.ndarray, train: torch.Tensor
 ) -> dict[str, float]:
-    """Every measure of this module for one set of digits, as a dict (one row of the chapter's table).
+    """Every measure of this module for one set of digits, keyed as in :data:`QUALITY_MEASURES`.
 
     ``reference_features`` are the classifier's penultimate features of real digits;
     ``train`` are the training images for the nearest-neighbour distance.
     """
-    images = _check_images(images)
+    images = _as_digit_batch(images)
     features, probs = classifier_outputs(classifier, images)
     return {
         "frechet": frechet_distance(reference_features, features),

@@ -1,6 +1,7 @@
-"""Neural networks the chapters share: autoencoders with a k-dimensional bottleneck and a small
-CNN classifier. Every autoencoder has ``encode`` and ``decode``, so ``f(x) = decode(encode(x))``
-reads as on the slides (the slides print ``e(d(x))``; the composition is ``d(e(x))``).
+"""Neural networks the chapters share: autoencoders with a k-dimensional bottleneck (plain and
+variational) and a small CNN classifier. Every autoencoder has ``encode`` and ``decode``, so
+``f(x) = decode(encode(x))`` reads as on the slides (the slides print ``e(d(x))``; the
+composition is ``d(e(x))``).
 
 The definitions are plain ``torch.nn`` so that a student can read each one in a minute; inputs of
 the wrong shape are refused with a ``ValueError`` that says what was expected.
@@ -39,6 +40,15 @@ def _check_codes(z: torch.Tensor, k: int, who: str) -> None:
         raise ValueError(f"{who} expects codes of shape (n, {k}), got {tuple(z.shape)}")
 
 
+def _flatten(x: torch.Tensor, d: int, who: str) -> torch.Tensor:
+    """A batch of shape (n, ...) as rows of length d, or a ValueError that names the shape."""
+    flat = x.reshape(len(x), -1)
+    if flat.shape[1] != d:
+        raise ValueError(f"{who} expects {d} values per example, got input of shape "
+                         f"{tuple(x.shape)} ({flat.shape[1]} per example)")
+    return flat
+
+
 def _mlp(widths: Sequence[int]) -> list[nn.Module]:
     """Linear layers between consecutive ``widths``, each followed by a ReLU."""
     layers: list[nn.Module] = []
@@ -75,13 +85,7 @@ class MLPAutoencoder(nn.Module):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """e: R^d -> R^k, for a batch of shape (n, ...) with d values per example."""
-        flat = x.reshape(len(x), -1)
-        if flat.shape[1] != self.d:
-            raise ValueError(
-                f"MLPAutoencoder(d={self.d}) expects {self.d} values per example, got input of shape "
-                f"{tuple(x.shape)} ({flat.shape[1]} per example)"
-            )
-        return self.encoder(flat)
+        return self.encoder(_flatten(x, self.d, f"MLPAutoencoder(d={self.d})"))
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """d: R^k -> R^d (flat outputs of length d)."""
@@ -91,6 +95,63 @@ class MLPAutoencoder(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """f(x) = d(e(x)), in the shape of x."""
         return self.decode(self.encode(x)).reshape(x.shape)
+
+
+class VAE(nn.Module):
+    """A fully connected variational autoencoder ``d -> hidden... -> (mu, logvar) in R^k x R^k``.
+
+    The layers are those of :class:`MLPAutoencoder`, with two changes: the encoder's last layer
+    outputs ``2k`` numbers, the mean and log-variance of a Gaussian q(z | x) over codes, and the
+    decoder returns Bernoulli logits per pixel (:meth:`decode` turns them into pixel values in
+    [0, 1]).
+
+    Parameters
+    ----------
+    d : int
+        Input dimension (784 for 28x28 digits); inputs with ``d`` values per example are flattened.
+    k : int
+        Code dimension.
+    hidden : sequence of int
+        Widths of the encoder's hidden layers (the decoder uses them in reverse).
+    """
+
+    def __init__(self, d: int = 784, k: int = 16, hidden: Sequence[int] = (512, 256)) -> None:
+        super().__init__()
+        self.d, self.k = _positive_int("d", d), _positive_int("k", k)
+        down = [self.d, *(_positive_int("each hidden width", h) for h in hidden)]
+        up = [self.k, *reversed(down[1:])]
+        self.encoder = nn.Sequential(*_mlp(down), nn.Linear(down[-1], 2 * self.k))
+        self.decoder = nn.Sequential(*_mlp(up), nn.Linear(up[-1], self.d))
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """q(z | x): the mean and log-variance, each of shape (n, k), of a diagonal Gaussian."""
+        mu, logvar = self.encoder(_flatten(x, self.d, f"VAE(d={self.d})")).chunk(2, dim=1)
+        return mu, logvar
+
+    @staticmethod
+    def reparameterise(mu: torch.Tensor, logvar: torch.Tensor, eps: torch.Tensor | None = None) -> torch.Tensor:
+        """Draw z ~ N(mu, diag(exp(logvar))) as ``mu + exp(logvar / 2) * eps`` with eps ~ N(0, I).
+
+        Written this way, z is a differentiable function of ``mu`` and ``logvar`` (the randomness
+        sits in ``eps``), so gradients of the ELBO reach the encoder.
+        """
+        if eps is None:
+            eps = torch.randn_like(mu)
+        return mu + torch.exp(0.5 * logvar) * eps
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's Bernoulli logits, shape (n, d)."""
+        _check_codes(z, self.k, f"VAE(k={self.k}).decode")
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """d: R^k -> [0, 1]^d, the decoder's mean image for each code (flat, shape (n, d))."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Reconstruct x from the mean code, ``d(mu(x))``, in the shape of x."""
+        mu, _ = self.encode(x)
+        return self.decode(mu).reshape(x.shape)
 
 
 class ConvAutoencoder(nn.Module):

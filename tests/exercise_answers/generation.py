@@ -4,22 +4,65 @@ import math
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
-def digits_with_ceil(base, exponent):
-    return math.ceil(exponent * math.log10(base))
+def _terms(model, x):
+    mu, logvar = model.encode(x)
+    z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    x = x.reshape(len(x), -1)
+    distortion = F.binary_cross_entropy_with_logits(model.decode_logits(z), x, reduction="none").sum(1)
+    return mu, logvar, z, x, distortion
 
 
-def digits_without_plus_one(base, exponent):
-    return int(exponent * math.log10(base))
+def _kl(mu, logvar):
+    return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)
 
 
-def digits_natural_log(base, exponent):
-    return math.floor(exponent * math.log(base)) + 1
+def loss_kl_wrong_sign(model, x, beta=1.0):
+    mu, logvar, _, _, distortion = _terms(model, x)
+    return (distortion - beta * _kl(mu, logvar)).mean()
 
 
-def digits_rounded(base, exponent):
-    return round(exponent * math.log10(base))
+def loss_decodes_the_mean(model, x, beta=1.0):
+    mu, logvar = model.encode(x)
+    x = x.reshape(len(x), -1)
+    distortion = F.binary_cross_entropy_with_logits(model.decode_logits(mu), x, reduction="none").sum(1)
+    return (distortion + beta * _kl(mu, logvar)).mean()
+
+
+def loss_kl_summed_over_batch(model, x, beta=1.0):
+    mu, logvar, _, _, distortion = _terms(model, x)
+    return distortion.mean() + beta * _kl(mu, logvar).sum()
+
+
+def loss_draw_without_gradient(model, x, beta=1.0):
+    mu, logvar = model.encode(x)
+    z = torch.normal(mu, torch.exp(0.5 * logvar))
+    x = x.reshape(len(x), -1)
+    distortion = F.binary_cross_entropy_with_logits(model.decode_logits(z), x, reduction="none").sum(1)
+    return (distortion + beta * _kl(mu, logvar)).mean()
+
+
+def loss_pixel_mean(model, x, beta=1.0):
+    mu, logvar, z, x, _ = _terms(model, x)
+    distortion = F.binary_cross_entropy_with_logits(model.decode_logits(z), x, reduction="none").mean(1)
+    return (distortion + beta * _kl(mu, logvar)).mean()
+
+
+def loss_kl_without_half(model, x, beta=1.0):
+    mu, logvar, _, _, distortion = _terms(model, x)
+    return (distortion + beta * 2 * _kl(mu, logvar)).mean()
+
+
+def loss_beta_on_distortion(model, x, beta=1.0):
+    mu, logvar, _, _, distortion = _terms(model, x)
+    return (beta * distortion + _kl(mu, logvar)).mean()
+
+
+def loss_per_image(model, x, beta=1.0):
+    mu, logvar, _, _, distortion = _terms(model, x)
+    return distortion + beta * _kl(mu, logvar)
 
 
 def codes_without_mean(codes, eps):
@@ -42,52 +85,40 @@ def codes_standard_normal(codes, eps):
     return eps
 
 
-def reparam_variance_not_std(mu, logvar, eps):
-    return mu + torch.exp(logvar) * eps
+def _log_weights(log_joint, mu, logvar, m, with_q=True):
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(m, len(mu), dtype=mu.dtype)
+    log_q = -0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / logvar.exp()).sum(1)
+    return log_joint(z) - (log_q if with_q else 0)
 
 
-def reparam_logvar_as_std(mu, logvar, eps):
-    return mu + logvar * eps
+def bound_mean_of_logs(log_joint, mu, logvar, m):
+    return _log_weights(log_joint, mu, logvar, m).mean()
 
 
-def reparam_detached(mu, logvar, eps):
-    return (mu + torch.exp(0.5 * logvar) * eps).detach()
+def bound_sum_of_weights(log_joint, mu, logvar, m):
+    return torch.logsumexp(_log_weights(log_joint, mu, logvar, m), 0)
 
 
-def reparam_through_numpy(mu, logvar, eps):
-    return torch.as_tensor(mu.detach().numpy() + np.exp(0.5 * logvar.detach().numpy()) * eps.numpy())
+def bound_without_q(log_joint, mu, logvar, m):
+    return torch.logsumexp(_log_weights(log_joint, mu, logvar, m, with_q=False), 0) - math.log(m)
 
 
-def reparam_ignores_eps(mu, logvar, eps):
-    return torch.normal(mu, torch.exp(0.5 * logvar))
-
-
-def kl_without_half(mu, logvar):
-    return (mu**2 + logvar.exp() - 1 - logvar).sum(dim=1)
-
-
-def kl_logvar_as_variance(mu, logvar):
-    return 0.5 * (mu**2 + logvar - 1 - torch.log(logvar)).sum(dim=1)
-
-
-def kl_mean_over_dimensions(mu, logvar):
-    return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).mean(dim=1)
-
-
-def kl_not_summed(mu, logvar):
-    return 0.5 * (mu**2 + logvar.exp() - 1 - logvar)
-
-
-def kl_sign_of_log_term(mu, logvar):
-    return 0.5 * (mu**2 + logvar.exp() - 1 + logvar).sum(dim=1)
+def bound_std_as_variance(log_joint, mu, logvar, m):
+    z = mu + torch.exp(0.5 * logvar) * torch.randn(m, len(mu), dtype=mu.dtype)
+    log_q = -0.5 * (math.log(2 * math.pi) + logvar + (z - mu) ** 2 / torch.exp(0.5 * logvar)).sum(1)
+    return torch.logsumexp(log_joint(z) - log_q, 0) - math.log(m)
 
 
 WRONG_ANSWERS = {
-    "gen-count": [
-        ("ceil(log10) instead of floor(log10) + 1 (wrong for powers of ten)", digits_with_ceil),
-        ("forgot the + 1", digits_without_plus_one),
-        ("natural logarithm instead of log10", digits_natural_log),
-        ("rounded the logarithm", digits_rounded),
+    "gen-vae-loss": [
+        ("KL with the wrong sign", loss_kl_wrong_sign),
+        ("decodes the mean code: no reparameterisation", loss_decodes_the_mean),
+        ("KL summed over the batch, distortion averaged", loss_kl_summed_over_batch),
+        ("draws z with torch.normal: no gradient through the draw", loss_draw_without_gradient),
+        ("distortion averaged over pixels", loss_pixel_mean),
+        ("KL without the factor 1/2", loss_kl_without_half),
+        ("beta on the distortion", loss_beta_on_distortion),
+        ("one loss per image, not a scalar", loss_per_image),
     ],
     "gen-fitted-gaussian": [
         ("forgot to add the mean", codes_without_mean),
@@ -96,18 +127,10 @@ WRONG_ANSWERS = {
         ("eps @ L instead of eps @ L.T", codes_cholesky_not_transposed),
         ("returned the noise unchanged", codes_standard_normal),
     ],
-    "gen-reparam": [
-        ("multiplied by the variance instead of the standard deviation", reparam_variance_not_std),
-        ("used logvar as the standard deviation", reparam_logvar_as_std),
-        ("detached z, so no gradient flows", reparam_detached),
-        ("computed z in numpy", reparam_through_numpy),
-        ("drew fresh noise instead of using eps", reparam_ignores_eps),
-    ],
-    "gen-kl": [
-        ("forgot the factor 1/2", kl_without_half),
-        ("treated logvar as the variance", kl_logvar_as_variance),
-        ("averaged over the k dimensions instead of summing", kl_mean_over_dimensions),
-        ("did not sum over the dimensions", kl_not_summed),
-        ("wrong sign of the log-variance term", kl_sign_of_log_term),
+    "gen-iw-bound": [
+        ("mean of the log-weights (the ELBO)", bound_mean_of_logs),
+        ("sum of the weights, not their mean", bound_sum_of_weights),
+        ("forgot log q(z)", bound_without_q),
+        ("divided by the standard deviation in log q", bound_std_as_variance),
     ],
 }

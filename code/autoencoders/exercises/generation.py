@@ -1,27 +1,170 @@
-"""Checks of the exercises of chapter ``05_generation``: counting images with logarithms, drawing
-codes from a Gaussian fitted to training codes, the reparameterisation trick and the KL term of
-the ELBO."""
+"""Checks of the exercises of chapter ``05_generation``: the VAE's loss, trained to a bound;
+drawing codes from a Gaussian fitted to training codes; and the importance-weighted bound, which
+tightens the ELBO as Jensen's inequality says it should."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
+from torch import nn
 
-from autoencoders.exercises.core import WrongAnswer, call, exercise, expect_array, expect_close, expect_number
+from autoencoders import data as _data
+from autoencoders.exercises.core import WrongAnswer, call, expect_array, expect_close, exercise
+from autoencoders.generation import bernoulli_nll, gaussian_kl
+from autoencoders.models import VAE
+from autoencoders.training import fit
 
 CHAPTER = "05_generation"
 
 
-@exercise("gen-count", title="Counting images with logarithms", chapter=CHAPTER)
-def _check_count(n_digits):
-    # (10, 3) is an exact power of ten: 1000 has 4 digits, the case where ceil() is wrong.
-    for base, exponent, expected in [(2, 10, 4), (10, 3, 4), (11, 1024, 1067), (256, 49152, 118370), (7, 1, 1)]:
-        got = call(n_digits, base, exponent)
-        expect_number(
-            got, expected, name=f"n_digits({base}, {exponent}), the number of decimal digits of {base}**{exponent}",
-            hint="a positive integer N has floor(log10(N)) + 1 digits, and log10(b**n) = n * log10(b)", rtol=0,
-        )
+# --- gen-vae-loss ----------------------------------------------------------------------------------
 
+class _Probe(nn.Module):
+    """A VAE-shaped model whose answer is known: q(z | x) = N(mu, diag(exp(logvar))) for every
+    image, and a linear decoder ``logits = z W + c`` on images of 2x2 pixels."""
+
+    def __init__(self, mu, logvar, weight, bias) -> None:
+        super().__init__()
+        self.mu = nn.Parameter(torch.tensor(mu, dtype=torch.float64))
+        self.logvar = nn.Parameter(torch.tensor(logvar, dtype=torch.float64))
+        self.register_buffer("weight", torch.tensor(weight, dtype=torch.float64))
+        self.register_buffer("bias", torch.tensor(bias, dtype=torch.float64))
+        self.k, self.d = self.weight.shape
+
+    def encode(self, x):
+        n = len(x)
+        return self.mu.expand(n, -1), self.logvar.expand(n, -1)
+
+    reparameterise = staticmethod(VAE.reparameterise)
+
+    def decode_logits(self, z):
+        return z @ self.weight + self.bias
+
+    def decode(self, z):
+        return torch.sigmoid(self.decode_logits(z))
+
+    def forward(self, x):
+        return self.decode(self.encode(x)[0]).reshape(x.shape)
+
+
+_PIXELS = torch.tensor([1.0, 0.0, 0.75, 0.25], dtype=torch.float64)
+_MU, _LOGVAR = [0.8, -0.5], [-0.7, 0.4]
+_WEIGHT = [[2.0, -1.5, 1.0, 0.0], [-1.0, 2.0, 0.5, 1.5]]
+_BIAS = [0.3, -0.2, 0.1, 0.0]
+
+
+def _images(n):
+    return _PIXELS.repeat(n, 1).reshape(n, 1, 2, 2)
+
+
+def _loss(vae_loss, model, n, beta, seed, name):
+    torch.manual_seed(seed)
+    value = call(vae_loss, model, _images(n), beta)
+    if not isinstance(value, torch.Tensor):
+        raise WrongAnswer(f"{name} returned {type(value).__name__}, expected a torch scalar that "
+                          "carries gradients. Hint: compute the loss with torch operations only")
+    if value.numel() != 1:
+        raise WrongAnswer(f"{name} returned a tensor of shape {tuple(value.shape)}, expected a scalar. "
+                          "Hint: average the per-image losses over the batch with .mean()")
+    return value.reshape(())
+
+
+def _true_kl(mu, logvar):
+    return float(gaussian_kl(torch.tensor(mu), torch.tensor(logvar)))
+
+
+@exercise("gen-vae-loss", title="The VAE loss, trained to a bound", chapter=CHAPTER)
+def _check_vae_loss(vae_loss):
+    zero = [0.0, 0.0]
+    # 1. The distortion alone: q = prior (rate 0) and a decoder that ignores z.
+    flat = _Probe(zero, zero, np.zeros((2, 4)), _BIAS)
+    distortion = float(bernoulli_nll(flat.bias[None], _PIXELS[None]))
+    got = _loss(vae_loss, flat, 8, 1.0, 0, "vae_loss(model, x, beta=1)").item()
+    if abs(got - distortion) > 1e-6:
+        if abs(got - distortion / 4) < 1e-6:
+            raise WrongAnswer("the distortion is averaged over the pixels; -log p(x | z) of an image is the "
+                              "binary cross-entropy SUMMED over its pixels (and then averaged over the batch)")
+        raise WrongAnswer(f"with q equal to the prior (rate 0) and a decoder that ignores z, the loss is the "
+                          f"distortion alone, {distortion:.4f} nats for this image; got {got:.4f}. Hint: "
+                          "-log p(x | z) = sum over pixels of F.binary_cross_entropy_with_logits(logits, x) "
+                          "with x flattened to rows like the logits")
+    # 2. The rate: the same decoder, a q that differs from the prior.
+    rate = _true_kl(_MU, _LOGVAR)
+    shifted = _Probe(_MU, _LOGVAR, np.zeros((2, 4)), _BIAS)
+    small, large = (_loss(vae_loss, shifted, n, 1.0, 0, "vae_loss").item() for n in (8, 32))
+    if abs(small - large) > 1e-6:
+        raise WrongAnswer(f"the loss changes with the batch size ({small:.4f} for 8 copies of one image, "
+                          f"{large:.4f} for 32): one term is summed over the batch, the other averaged. "
+                          "Hint: compute both terms per image, shape (n,), and take the mean of their sum")
+    got_rate = small - distortion
+    if abs(got_rate - rate) > 1e-6:
+        wrong = {
+            -rate: "the rate has the wrong sign: the loss is -ELBO = distortion + KL, and a KL is never negative",
+            2 * rate: "the rate is twice the KL: keep the factor 1/2",
+            rate / 2: "the rate is averaged over the k code dimensions; the KL of a diagonal Gaussian is "
+                      "a SUM over them",
+        }
+        for value, message in wrong.items():
+            if abs(got_rate - value) < 1e-6:
+                raise WrongAnswer(message)
+        raise WrongAnswer(f"for mu = {_MU}, logvar = {_LOGVAR} the rate KL(q || N(0, I)) is {rate:.4f} nats, "
+                          f"your loss adds {got_rate:.4f}. Hint: 0.5 * sum(mu^2 + exp(logvar) - 1 - logvar); "
+                          "logvar is the log of the variance")
+    weighted = _loss(vae_loss, shifted, 8, 3.0, 0, "vae_loss(model, x, beta=3)").item()
+    if abs(weighted - (distortion + 3 * rate)) > 1e-6:
+        raise WrongAnswer(f"with beta = 3 the loss should be distortion + 3 * rate = {distortion + 3 * rate:.4f}, "
+                          f"got {weighted:.4f}. Hint: beta weighs the rate, as lambda weighs one term of a "
+                          "codec's loss; the distortion keeps weight 1")
+    # 3. The distortion of a DRAWN code: a decoder that uses z.
+    model = _Probe(_MU, _LOGVAR, _WEIGHT, _BIAS)
+    first, second = (_loss(vae_loss, model, 4000, 1.0, seed, "vae_loss") for seed in (1, 2))
+    if abs(first.item() - second.item()) < 1e-9:
+        raise WrongAnswer("the loss is the same for every draw of the noise: you decode the mean mu. The "
+                          "distortion is an expectation over codes drawn from q(z | x): decode "
+                          "z = mu + exp(logvar / 2) * eps with eps ~ N(0, I)")
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        eps = torch.randn(200_000, 2, generator=gen, dtype=torch.float64)
+        z = model.mu + torch.exp(0.5 * model.logvar) * eps
+        per_draw = bernoulli_nll(model.decode_logits(z), _PIXELS.repeat(len(z), 1))
+    expected, spread = float(per_draw.mean()) + rate, float(per_draw.std()) / math.sqrt(4000)
+    if abs(first.item() - expected) > 6 * spread + 1e-3:
+        raise WrongAnswer(f"for a decoder that uses z, the loss averaged over 4,000 copies of one image should "
+                          f"be about {expected:.3f} nats, got {first.item():.3f}. Hint: draw one code per "
+                          "image, z = mu + sigma * eps, and decode that z")
+    model.zero_grad()
+    first.backward()
+    if model.logvar.grad is None or model.mu.grad is None:
+        raise WrongAnswer("no gradient reaches the encoder's outputs: compute z from mu and logvar with torch "
+                          "operations (no .detach(), no numpy)")
+    kl_only = torch.tensor(_LOGVAR, dtype=torch.float64).exp().sub(1).mul(0.5)  # d rate / d logvar
+    if torch.allclose(model.logvar.grad, kl_only, atol=1e-6):
+        raise WrongAnswer("the distortion sends no gradient to logvar, so the encoder cannot learn how uncertain "
+                          "to be. torch.normal(mu, sigma) and .sample() draw z without a gradient; write the "
+                          "draw as z = mu + exp(logvar / 2) * eps (the reparameterisation trick)")
+    # 4. Train a small VAE with the loss and measure the outcome.
+    x_train = _data.mnist_tensors("train")[0][:1000]
+    x_test = _data.mnist_tensors("test")[0][:500]
+    p = x_train.reshape(len(x_train), -1).mean(0).clamp(1e-3, 1 - 1e-3)
+    baseline = float(bernoulli_nll(torch.logit(p).expand(len(x_test), -1), x_test).mean())
+    torch.manual_seed(0)
+    vae = VAE(k=4, hidden=(128,))
+    fit(vae, x_train, loss_fn=lambda m, x: vae_loss(m, x, 1.0), epochs=8, batch_size=50, lr=3e-3,
+        progress=False, device=torch.device("cpu"))
+    with torch.no_grad():
+        torch.manual_seed(1)
+        mu, logvar = vae.encode(x_test)
+        z = VAE.reparameterise(mu, logvar)
+        nelbo = float((bernoulli_nll(vae.decode_logits(z), x_test) + gaussian_kl(mu, logvar)).mean())
+    if not nelbo < baseline - 25:
+        raise WrongAnswer(f"the VAE trained with your loss has a test -ELBO of {nelbo:.1f} nats, not clearly below "
+                          f"the {baseline:.1f} nats of the best model that ignores its code; a correct loss "
+                          f"reaches about {baseline - 45:.0f}")
+
+
+# --- gen-fitted-gaussian ---------------------------------------------------------------------------
 
 def _fitted_covariances(codes: np.ndarray) -> list[np.ndarray]:
     return [np.cov(codes, rowvar=False, ddof=ddof) for ddof in (1, 0)]
@@ -38,7 +181,7 @@ def _check_fitted_gaussian(fitted_gaussian_codes):
                                name=f"fitted_gaussian_codes(codes, eps) for eps of zeros, shape (4, {k})")
         expect_close(at_zero, np.tile(mean, (4, 1)), name="the codes for eps = 0",
                      hint="with eps = 0 every code is the mean of the training codes")
-        # With eps = I the rows are mean + the rows of B, and codes mean + eps @ B have covariance B^T B.
+        # With eps = I the rows are mean + the rows of B; codes mean + eps @ B have covariance B^T B.
         B = expect_array(call(fitted_gaussian_codes, codes, np.eye(k)), (k, k),
                          name=f"fitted_gaussian_codes(codes, eps) for eps = np.eye({k})") - mean
         covariance = B.T @ B
@@ -46,46 +189,97 @@ def _check_fitted_gaussian(fitted_gaussian_codes):
             target = _fitted_covariances(codes)[0]
             if np.allclose(np.diag(covariance), np.diag(target), rtol=1e-6):
                 raise WrongAnswer("your codes have the right variance in each dimension but not the right "
-                                  "correlations between dimensions. Hint: use a matrix square root of the covariance "
-                                  "(np.linalg.cholesky), not the standard deviations alone")
+                                  "correlations between dimensions. Hint: use a matrix square root of the "
+                                  "covariance (np.linalg.cholesky), not the standard deviations alone")
             raise WrongAnswer("the codes you draw do not have the covariance of the training codes. Hint: with "
                               "L = np.linalg.cholesky(C), mean + eps @ L.T has covariance L L^T = C")
         eps = rng.normal(size=(6, k))
-        expect_close(call(fitted_gaussian_codes, codes, eps), mean + eps @ B, name=f"the codes for eps of shape (6, {k})",
+        expect_close(call(fitted_gaussian_codes, codes, eps), mean + eps @ B,
+                     name=f"the codes for eps of shape (6, {k})",
                      hint="each code should be the mean plus a fixed linear map of its row of eps")
 
 
-@exercise("gen-reparam", title="The reparameterisation trick", chapter=CHAPTER)
-def _check_reparam(reparameterise):
-    gen = torch.Generator().manual_seed(0)
-    for shape in [(5, 3), (2, 16)]:
-        mu = torch.randn(shape, generator=gen, dtype=torch.float64).requires_grad_()
-        logvar = torch.randn(shape, generator=gen, dtype=torch.float64).requires_grad_()
-        eps = torch.randn(shape, generator=gen, dtype=torch.float64)
-        std = torch.exp(0.5 * logvar.detach())
-        z = call(reparameterise, mu, logvar, eps)
-        expect_close(z, mu.detach() + std * eps, name=f"reparameterise(mu, logvar, eps) for shape {shape}",
-                     hint="logvar is the log of the variance; the standard deviation is exp(logvar / 2)")
-        if not isinstance(z, torch.Tensor) or not z.requires_grad:
-            raise WrongAnswer("z carries no gradient back to mu and logvar, so the encoder could not learn. "
-                              "Hint: compute z from mu and logvar with torch operations, without .detach() or numpy")
-        z.sum().backward()
-        if mu.grad is None or logvar.grad is None:
-            raise WrongAnswer("z depends on only one of mu and logvar; the gradient must reach both")
-        expect_close(mu.grad, torch.ones(shape), name="dz/dmu", hint="z = mu + sigma * eps, so dz/dmu = 1")
-        expect_close(logvar.grad, 0.5 * std * eps, name="dz/dlogvar", hint="sigma = exp(logvar / 2)")
+# --- gen-iw-bound ----------------------------------------------------------------------------------
+
+# A model whose likelihood is known: z ~ N(0, I) in 2-D, x_j | z ~ N(w_j z_j, s_j^2) independently.
+_W, _S, _X = np.array([2.0, -1.0]), np.array([0.5, 1.5]), np.array([1.2, 0.7])
 
 
-@exercise("gen-kl", title="The KL term of the ELBO", chapter=CHAPTER)
-def _check_kl(kl_to_standard_normal):
-    gen = torch.Generator().manual_seed(1)
-    zero = call(kl_to_standard_normal, torch.zeros(3, 4), torch.zeros(3, 4))
-    expect_close(zero, np.zeros(3), name="kl_to_standard_normal for mu = 0, logvar = 0 (three rows)",
-                 hint="N(0, I) does not differ from itself: the KL is 0 for each row", atol=1e-7)
-    for n, k in [(4, 2), (3, 16)]:
-        mu = torch.randn(n, k, generator=gen, dtype=torch.float64)
-        logvar = torch.randn(n, k, generator=gen, dtype=torch.float64)
-        expected = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(dim=1)
-        expect_close(call(kl_to_standard_normal, mu, logvar), expected,
-                     name=f"kl_to_standard_normal(mu, logvar) for shape ({n}, {k})",
-                     hint="one KL per row, summed over the k dimensions: 0.5 * sum(mu^2 + sigma^2 - 1 - log sigma^2)")
+def _log_normal(x, mean, var):
+    return -0.5 * (math.log(2 * math.pi) + torch.log(var) + (x - mean) ** 2 / var)
+
+
+def _log_joint(z):
+    """log p(x, z) for the fixed x, one value per row of z (shape (m, 2))."""
+    w, s, x = (torch.as_tensor(a, dtype=z.dtype) for a in (_W, _S, _X))
+    one = torch.ones((), dtype=z.dtype)
+    return (_log_normal(z, 0.0, one) + _log_normal(x, w * z, s**2)).sum(dim=-1)
+
+
+def _exact():
+    """log p(x), the posterior's mean and log-variance, and the ELBO of a given q in closed form."""
+    var_x = _W**2 + _S**2
+    log_px = float((-0.5 * (np.log(2 * np.pi * var_x) + _X**2 / var_x)).sum())
+    post_mu, post_var = _W * _X / var_x, _S**2 / var_x
+
+    def elbo(mu, var):
+        prior = -0.5 * (np.log(2 * np.pi) + mu**2 + var)
+        lik = -0.5 * (np.log(2 * np.pi * _S**2) + ((_X - _W * mu) ** 2 + _W**2 * var) / _S**2)
+        entropy = 0.5 * np.log(2 * np.pi * np.e * var)
+        return float((prior + lik + entropy).sum())
+
+    return log_px, post_mu, np.log(post_var), elbo
+
+
+def _bound(fn, mu, logvar, m, seed, name):
+    torch.manual_seed(seed)
+    mu, logvar = (torch.tensor(a, dtype=torch.float64) for a in (mu, logvar))
+    got = call(fn, _log_joint, mu, logvar, m)
+    return _as_float(got, name)
+
+
+def _as_float(value, name):
+    try:
+        number = float(value.detach() if isinstance(value, torch.Tensor) else value)
+    except (TypeError, ValueError, RuntimeError):
+        raise WrongAnswer(f"{name} should be a single number (a float or a 0-d tensor), got "
+                          f"{type(value).__name__}") from None
+    if not math.isfinite(number):
+        raise WrongAnswer(f"{name} is {number}: use torch.logsumexp rather than exp then log, and check log q(z)")
+    return number
+
+
+@exercise("gen-iw-bound", title="Tightening the ELBO with more samples", chapter=CHAPTER)
+def _check_iw_bound(importance_weighted_bound):
+    log_px, post_mu, post_logvar, elbo = _exact()
+    # q = the exact posterior: every weight p(x, z) / q(z) equals p(x), for every m.
+    for m in (1, 5):
+        got = _bound(importance_weighted_bound, post_mu, post_logvar, m, 0,
+                     f"importance_weighted_bound(..., m={m}) with q the exact posterior")
+        if abs(got - log_px) > 1e-6:
+            if m > 1 and abs(got - log_px - math.log(m)) < 1e-6:
+                raise WrongAnswer(f"with m = {m} your bound is log p(x) + log {m}: you summed the weights instead "
+                                  "of averaging them. Hint: torch.logsumexp(log_w, 0) - math.log(m)")
+            raise WrongAnswer(f"when q(z) is the exact posterior p(z | x), every weight p(x, z) / q(z) equals p(x), "
+                              f"so the bound is log p(x) = {log_px:.4f} for every draw; got {got:.4f} with m = {m}. "
+                              "Hint: log q(z) = -0.5 * sum(log(2 pi) + logvar + (z - mu)^2 / exp(logvar))")
+    # q off the posterior: one sample gives the ELBO on average; many samples approach log p(x).
+    mu, logvar = post_mu + np.array([0.5, -0.3]), post_logvar + np.log([2.0, 1.5])
+    exact_elbo = elbo(mu, np.exp(logvar))
+    singles = [_bound(importance_weighted_bound, mu, logvar, 1, seed, "the bound with m = 1")
+               for seed in range(400)]
+    single, single_se = np.mean(singles), np.std(singles) / math.sqrt(len(singles))
+    if abs(single - exact_elbo) > 5 * single_se + 0.02:
+        raise WrongAnswer(f"with one sample the bound should be the ELBO on average, {exact_elbo:.3f}; your "
+                          f"average over 400 draws is {single:.3f}. Hint: log w = log p(x, z) - log q(z) with "
+                          "z drawn from q by z = mu + exp(logvar / 2) * eps")
+    manys = [_bound(importance_weighted_bound, mu, logvar, 1000, seed, "the bound with m = 1000")
+             for seed in range(20)]
+    many, many_se = np.mean(manys), np.std(manys) / math.sqrt(len(manys))
+    if many > log_px + 5 * many_se + 0.01:
+        raise WrongAnswer(f"with m = 1000 your bound, {many:.3f}, exceeds log p(x) = {log_px:.3f}; a lower bound "
+                          "cannot. Hint: average the weights (divide by m) before taking the log")
+    if many < log_px - (log_px - exact_elbo) / 4:
+        raise WrongAnswer(f"with m = 1000 samples your bound is {many:.3f}, hardly better than the ELBO "
+                          f"{exact_elbo:.3f}, while log p(x) = {log_px:.3f}. You averaged the log-weights: by "
+                          "Jensen's inequality that is the smaller quantity. Take the log of the AVERAGE weight")
