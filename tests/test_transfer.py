@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import autoencoders as ae
-from autoencoders import transfer
+
+transfer = ae.transfer
 
 
 def test_select_classes_relabels_in_the_given_order():
@@ -102,33 +103,29 @@ def test_probe_over_draws_and_best_preprocessing_choose_on_validation():
     assert prep == "none" and acc.tolist() == [0.5]
 
 
-def test_with_new_head_keeps_the_blocks_and_leaves_the_original_alone():
-    torch.manual_seed(0)
-    model = ae.models.SmallCNN(n_classes=5)
-    head = model.head.weight.detach().clone()
-    new = transfer.with_new_head(model, 3, seed=1)
-    assert new.head.out_features == 3 and model.head.out_features == 5
-    torch.testing.assert_close(model.head.weight, head)
-    for a, b in zip(model.blocks.parameters(), new.blocks.parameters()):
-        assert torch.equal(a, b) and a is not b
-
-
-def test_train_over_draws_is_deterministic_and_learns():
+def test_train_over_draws_is_deterministic_learns_and_gives_every_draw_its_seed():
     torch.manual_seed(0)
     x = torch.zeros(40, 1, 28, 28)
     y = torch.arange(40) % 2
     x[y == 1, :, 10:18, 10:18] = 1.0  # class 1 has a bright square
     draws = transfer.make_draws(y.numpy(), (2,), 2, seed=0)
+    seen = []
 
-    def make(seed):
+    def train(xs, ys, seed):
+        seen.append((len(xs), seed))
         torch.manual_seed(seed)
-        return ae.models.SmallCNN(n_classes=2, channels=(4, 8), hidden=16)
+        model = ae.models.SmallCNN(n_classes=2, channels=(4, 8), hidden=16)
+        ae.training.fit(model, (xs, ys), loss_fn=ae.training.classification_loss, epochs=30,
+                        lr=1e-2, seed=seed, progress=False)
+        return model
 
-    runs = [transfer.train_over_draws(make, (x, y), (x, y), draws, steps=30, min_epochs=2, lr=1e-2) for _ in range(2)]
+    runs = [transfer.train_over_draws(train, (x, y), (x, y), draws) for _ in range(2)]
     assert list(runs[0]) == [2, "all"] and runs[0][2].shape == (2,)
     for n in runs[0]:
         np.testing.assert_array_equal(runs[0][n], runs[1][n])
     assert runs[0]["all"][0] == 1.0
+    assert len({seed for _, seed in seen[:3]}) == 3, "every draw should get its own seed"
+    assert [size for size, _ in seen[:3]] == [4, 4, 40]
 
 
 def test_accuracy_counts_hits():
@@ -144,14 +141,15 @@ def test_accuracy_counts_hits():
     assert transfer.accuracy(Fixed(), x, torch.tensor([0, 1, 1, 0]), batch_size=3) == 0.75
 
 
-def test_table_and_plot_show_mean_and_spread():
+def test_summary_is_mean_and_spread_in_percent_and_plot_fits_the_text_column():
     curves = {"a": {1: np.array([0.5, 0.7]), "all": np.array([0.9])}, "b": {1: np.array([0.4, 0.4]), "all": np.array([0.8])}}
     stats = transfer.summarise(curves)
     assert stats["a"][1] == pytest.approx((60.0, 10.0))
-    table = transfer.AccuracyTable(curves)
-    assert "60.0 ± 10.0" in repr(table) and "90.0" in repr(table)
-    assert table._repr_html_().count("<tr>") == 3
+    assert stats["b"]["all"] == pytest.approx((80.0, 0.0))
+    table = ae.results.Table(["n", "a"], fmt="{:.1f}").add("1", stats["a"][1])
+    assert "60.0\N{NO-BREAK SPACE}±\N{NO-BREAK SPACE}10.0" in repr(table)
     ax = transfer.plot_accuracy_curves(curves, n_all=30)
     assert ax.get_xscale() == "log" and len(ax.containers) == 2
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "all\n(30)"]
+    assert ax.figure.get_figwidth() <= ae.plotting.WIDTH
     plt.close(ax.figure)

@@ -4,13 +4,13 @@ Task A is to classify digits 0-4, task B digits 5-9 from only a few labelled exa
 A network trained on task A (or an autoencoder trained without labels) is used as a feature
 extractor for task B. The tools here do the bookkeeping of that comparison: repeated random
 draws of n labelled examples per class, a logistic-regression probe on fixed features, and
-fine-tuning or training a classifier from scratch on each draw, so every method sees the same
-labelled examples.
+running a training function (fine-tuning, training from scratch) on each draw, so every method
+sees the same labelled examples. The fine-tuning itself (a new head, frozen blocks, the training
+loop) is written out in the chapter.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 import warnings
 from typing import Callable, Sequence
@@ -26,7 +26,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from autoencoders.models import SmallCNN
-from autoencoders.training import classification_loss, fit, predict
+from autoencoders.plotting import WIDTH
+from autoencoders.training import classification_loss, predict
 
 #: The digits of task A (pre-training) and task B (the new task with few labels).
 TASK_A = (0, 1, 2, 3, 4)
@@ -219,45 +220,31 @@ def best_preprocessing(results: dict[tuple[str, str], dict]) -> dict[str, dict]:
     return {m: {n: (prep, test) for n, (prep, test, _) in by_n.items()} for m, by_n in best.items()}
 
 
-def with_new_head(model: SmallCNN, n_classes: int, seed: int) -> SmallCNN:
-    """A copy of a trained :class:`SmallCNN` whose last layer is replaced by a fresh one.
-
-    The blocks keep what task A taught them; the new head has ``n_classes`` outputs for task B.
-    """
-    torch.manual_seed(seed)
-    new = copy.deepcopy(model)
-    new.head = nn.Linear(model.head.in_features, n_classes).to(next(model.parameters()).device)
-    return new
-
-
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
     """The fraction of examples whose highest class score is the true label."""
     return int((predict(model, x, batch_size).argmax(1) == y.cpu()).sum()) / len(x)
 
 
 def train_over_draws(
-    make_model: Callable[[int], nn.Module],
+    train: Callable[[torch.Tensor, torch.Tensor, int], nn.Module],
     pool: tuple[torch.Tensor, torch.Tensor],
     test: tuple[torch.Tensor, torch.Tensor],
     draws: Draws,
-    steps: int = 25,
-    min_epochs: int = 3,
-    batch_size: int = 64,
-    lr: float = 2e-3,
     progress: Callable = iter,
 ) -> dict:
-    """Train a fresh classifier on every draw for about ``steps`` gradient steps; test accuracies.
+    """Train a classifier on every draw with ``train`` and measure its test accuracy.
 
     Parameters
     ----------
-    make_model : callable
-        ``make_model(seed)`` returns the network to train, e.g. a task-A network with a new head
-        (fine-tuning) or a randomly initialised one (training from scratch).
+    train : callable
+        ``train(x, y, seed)`` returns a trained network; ``seed`` differs from draw to draw (the
+        initialisation of a new head, the order of the mini-batches).
     pool, test : tuple of tensors
         Images and labels; the draws index ``pool``.
-    steps, min_epochs : int
-        The training budget: about ``steps`` gradient steps whatever the size of the draw (in
-        whole epochs), but at least ``min_epochs`` passes over a large draw.
+    draws : dict
+        From :func:`make_draws`.
+    progress : callable
+        Wraps the loop over the draws, e.g. ``tqdm``.
 
     Returns
     -------
@@ -268,75 +255,43 @@ def train_over_draws(
     jobs = [(n, k, idx) for n, idx_list in draws.items() for k, idx in enumerate(idx_list)]
     out: dict = {n: np.zeros(len(idx_list)) for n, idx_list in draws.items()}
     for n, k, idx in progress(jobs):
-        seed = 1000 * k + (len(idx) % 1000)  # a different initialisation and shuffling for every draw
-        model = make_model(seed)
         idx_t = torch.as_tensor(idx)
-        epochs = max(min_epochs, round(steps / math.ceil(len(idx) / batch_size)))
-        fit(model, (x_pool[idx_t], y_pool[idx_t]), loss_fn=classification_loss, epochs=epochs,
-            batch_size=batch_size, lr=lr, seed=seed, progress=False)
-        out[n][k] = accuracy(model, *test)
+        seed = 1000 * k + (len(idx) % 1000)  # a different initialisation and shuffling for every draw
+        out[n][k] = accuracy(train(x_pool[idx_t], y_pool[idx_t], seed), *test)
     return out
 
 
 def summarise(curves: dict[str, dict]) -> dict[str, dict]:
-    """``{method: {n: (mean, spread)}}`` in percent; the spread is the standard deviation over draws."""
-    return {m: {n: (100 * float(np.mean(a)), 100 * float(np.std(a))) for n, a in by_n.items()} for m, by_n in curves.items()}
+    """``{method: {n: (mean, spread)}}`` in percent; the spread is the standard deviation over draws.
 
-
-class AccuracyTable:
-    """Test accuracy of every method for every number of labels, mean and spread over draws.
-
-    Renders as HTML in Jupyter and in the book (glue it), and as text with ``print``.
+    The ``(mean, spread)`` pairs show as "52.3 ± 1.4" in an :class:`autoencoders.results.Table`.
     """
-
-    def __init__(self, curves: dict[str, dict], title: str = "Task B test accuracy (%), mean ± spread over draws") -> None:
-        self.title = title
-        self.stats = summarise(curves)
-        self.columns = list(next(iter(curves.values())))
-
-    def _cell(self, method: str, n) -> str:
-        mean, spread = self.stats[method][n]
-        return f"{mean:.1f} ± {spread:.1f}" if n != "all" else f"{mean:.1f}"
-
-    def _header(self, n) -> str:
-        return "all" if n == "all" else f"n = {n}"
-
-    def _repr_html_(self) -> str:
-        head = "".join(f"<th>{self._header(n)}</th>" for n in self.columns)
-        rows = "".join(
-            f"<tr><td>{m}</td>" + "".join(f"<td style='text-align:right'>{self._cell(m, n)}</td>" for n in self.columns) + "</tr>"
-            for m in self.stats
-        )
-        return (f"<table class='results-table'><caption>{self.title}</caption>"
-                f"<thead><tr><th>method</th>{head}</tr></thead><tbody>{rows}</tbody></table>")
-
-    def __repr__(self) -> str:
-        width = max(len(m) for m in self.stats)
-        lines = [self.title, " " * width + "".join(f"{self._header(n):>14}" for n in self.columns)]
-        lines += [f"{m:<{width}}" + "".join(f"{self._cell(m, n):>14}" for n in self.columns) for m in self.stats]
-        return "\n".join(lines)
+    return {m: {n: (100 * float(np.mean(a)), 100 * float(np.std(a))) for n, a in by_n.items()}
+            for m, by_n in curves.items()}
 
 
 def plot_accuracy_curves(curves: dict[str, dict], n_all: int, styles: dict[str, dict] | None = None, ax=None):
     """Test accuracy (mean, with the spread over draws as error bars) against labels per class.
 
     ``n_all`` is where "all" sits on the logarithmic axis: the number of labelled examples per
-    class in the whole pool.
+    class in the whole pool. The legend sits inside the axes (lower right), so the figure keeps
+    the width of the text column.
     """
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4.2))
+        _, ax = plt.subplots(figsize=(WIDTH, 0.6 * WIDTH))
     for method, mean_spread in summarise(curves).items():
         ns = list(mean_spread)
         xs = [n_all if n == "all" else n for n in ns]
         means, spreads = zip(*(mean_spread[n] for n in ns))
-        ax.errorbar(xs, means, yerr=spreads, capsize=3, marker="o", ms=4, label=method, **(styles or {}).get(method, {}))
+        ax.errorbar(xs, means, yerr=spreads, capsize=3, marker="o", ms=4, label=method,
+                    **(styles or {}).get(method, {}))
     ax.set_xscale("log")
     ticks = [n for n in next(iter(curves.values())) if n != "all"] + [n_all]
     ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + [f"all\n({n_all})"])
     ax.minorticks_off()
-    ax.set_xlabel("labelled examples per class of task B (log scale)")
+    ax.set_xlabel("labelled examples per class of task B, n (log scale)")
     ax.set_ylabel("task B test accuracy (%)")
-    ax.legend(loc="center left", bbox_to_anchor=(1, 0.5), fontsize=9)
+    ax.legend(loc="lower right")
     return ax

@@ -1,61 +1,99 @@
 """Plausible wrong answers to the exercises of chapter 01_transfer_learning."""
 
-import numpy as np
-from sklearn.linear_model import LogisticRegression
+import torch
+from torch import nn
+from torch.nn import functional as F
 
 
-def _per_class(labels, pick):
-    labels = np.asarray(labels)
-    return np.concatenate([pick(np.flatnonzero(labels == c)) for c in np.unique(labels)])
+def _train(net, params, x, y, steps=100, lr=1e-2):
+    params = [p for p in params if p.requires_grad]
+    optimiser = torch.optim.Adam(params, lr=lr) if params else None
+    for _ in range(steps if optimiser else 0):
+        loss = F.cross_entropy(net(x), y)
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    return net.eval()
 
 
-def _probe(x_fit, y_fit):
-    return LogisticRegression(max_iter=2000).fit(x_fit, y_fit)
+def _head_not_frozen(model, x, y, n_classes):
+    model.head = nn.Linear(model.head.in_features, n_classes)
+    return _train(model, model.parameters(), x, y)
 
 
-def _freeze_params(blocks):
-    for block in blocks:
-        for p in block.parameters():
-            p.requires_grad = False
+def _head_everything_frozen(model, x, y, n_classes):
+    model.head = nn.Linear(model.head.in_features, n_classes)
+    model.requires_grad_(False)
+    return _train(model, model.parameters(), x, y)
 
 
-def _set_attribute(model, k):
-    for block in model.blocks[:k]:
-        block.requires_grad = False  # an attribute on the module: freezes nothing
-    return model
+def _head_not_trained(model, x, y, n_classes):
+    model.blocks.requires_grad_(False)
+    model.head = nn.Linear(model.head.in_features, n_classes)
+    return model.eval()
 
 
-def _off_by_one(model, k):
-    _freeze_params(model.blocks[:k + 1])
-    return model
+def _head_kept_old(model, x, y, n_classes):
+    model.blocks.requires_grad_(False)
+    return _train(model, model.head.parameters(), x, y)
 
 
-def _everything(model, k):
-    _freeze_params([model])
-    return model
+def _head_typed_size(model, x, y, n_classes):
+    model.blocks.requires_grad_(False)
+    model.head = nn.Linear(64, n_classes)  # the chapter's network, not the one given
+    return _train(model, model.head.parameters(), x, y)
+
+
+def _block2_net(model, n_classes, x):
+    body = nn.Sequential(model.blocks[0], model.blocks[1], nn.Flatten())
+    with torch.no_grad():
+        width = body(x[:1]).shape[1]
+    return nn.Sequential(body, nn.Linear(width, n_classes))
+
+
+def _block2_on_penultimate(model, x, y, n_classes):
+    model.blocks.requires_grad_(False)
+    model.head = nn.Linear(model.head.in_features, n_classes)
+    return _train(model, model.head.parameters(), x, y)
+
+
+def _block2_not_frozen(model, x, y, n_classes):
+    net = _block2_net(model, n_classes, x)
+    return _train(net, net.parameters(), x, y)
+
+
+def _block2_not_trained(model, x, y, n_classes):
+    net = _block2_net(model, n_classes, x)
+    net.requires_grad_(False)
+    return net.eval()
+
+
+def _block2_no_flatten(model, x, y, n_classes):
+    net = nn.Sequential(model.blocks[0], model.blocks[1], nn.Linear(7, n_classes))
+    model.blocks.requires_grad_(False)
+    return _train(net, net.parameters(), x, y)
 
 
 WRONG_ANSWERS = {
-    "transfer-draw": [
-        ("n examples in all, not n per class",
-         lambda labels, n, seed: np.random.default_rng(seed).choice(len(labels), n, replace=False)),
-        ("drew with replacement",
-         lambda labels, n, seed: _per_class(labels, lambda m: np.random.default_rng(seed).choice(m, n, replace=True))),
-        ("the first n of every class, not random", lambda labels, n, seed: _per_class(labels, lambda m: m[:n])),
-        ("ignored the seed (global generator)",
-         lambda labels, n, seed: _per_class(labels, lambda m: np.random.choice(m, n, replace=False))),
+    "transfer-head": [
+        ("forgot to freeze the blocks", _head_not_frozen),
+        ("froze everything, the new head too", _head_everything_frozen),
+        ("replaced the head but did not train it", _head_not_trained),
+        ("trained the old task-A head instead of a new one", _head_kept_old),
+        ("typed the chapter network's width for the head", _head_typed_size),
     ],
-    "transfer-probe": [
-        ("returned the training accuracy", lambda xtr, ytr, xte, yte: _probe(xtr, ytr).score(xtr, ytr)),
-        ("fitted on the test set", lambda xtr, ytr, xte, yte: _probe(xte, yte).score(xte, yte)),
-        ("returned the error rate", lambda xtr, ytr, xte, yte: 1 - _probe(xtr, ytr).score(xte, yte)),
-        ("returned a percentage", lambda xtr, ytr, xte, yte: 100 * _probe(xtr, ytr).score(xte, yte)),
-        ("returned the predictions", lambda xtr, ytr, xte, yte: _probe(xtr, ytr).predict(xte)),
+    "transfer-block2": [
+        ("kept the penultimate layer (a head on frozen blocks 1-3)", _block2_on_penultimate),
+        ("forgot to freeze blocks 1 and 2", _block2_not_frozen),
+        ("built the network but did not train it", _block2_not_trained),
+        ("forgot to flatten block 2's output", _block2_no_flatten),
     ],
-    "transfer-freeze": [
-        ("set requires_grad on the block, not its parameters", _set_attribute),
-        ("off by one: froze k + 1 blocks", _off_by_one),
-        ("froze the whole model, head included", _everything),
-        ("switched to eval mode instead of freezing", lambda model, k: model.eval()),
+    "transfer-two-speeds": [
+        ("one learning rate for everything", lambda model, lr: torch.optim.Adam(model.parameters(), lr=lr)),
+        ("swapped: head slow, blocks fast", lambda model, lr: torch.optim.Adam(
+            [{"params": model.blocks.parameters(), "lr": lr}, {"params": model.head.parameters(), "lr": lr / 10}])),
+        ("left the blocks out of the optimiser", lambda model, lr: torch.optim.Adam(model.head.parameters(), lr=lr)),
+        ("typed the slow rate instead of lr / 10", lambda model, lr: torch.optim.Adam(
+            [{"params": model.blocks.parameters(), "lr": 1e-3}, {"params": model.head.parameters(), "lr": lr}])),
     ],
 }
