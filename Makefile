@@ -87,9 +87,9 @@ lab: student $(LAB)
 $(LAB): $(STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt jupyterlab
 
-## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 30 min)
+## pretrain: retrain the learned image codecs of the compression chapter into data/ (about an hour on 2 cores; resumable)
 pretrain: install
-	$(PY) scripts/pretrain_codec.py
+	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) scripts/pretrain_codec.py --jobs 2
 
 clean:
 	rm -rf _build student .pytest_cache

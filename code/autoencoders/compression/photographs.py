@@ -1,0 +1,117 @@
+"""Photographs that ship with the installed packages, random training crops, the training stages.
+
+Nothing is downloaded: scikit-learn ships china and flower, matplotlib ships a portrait of Grace
+Hopper, scikit-image ships the others. Four colour photographs are held out for evaluation; the
+codecs are trained on crops of every other colour photograph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+#: Held out for evaluation: the learned codecs never see these during training.
+HELD_OUT = ("china", "flower", "astronaut", "grace_hopper")
+#: Training photographs: every other colour photograph that ships with the installed packages. With scikit-image's grey photographs (camera, brick,
+#: grass, gravel, moon, coins, clock) in the mix, half the crops had no colour at all and the codec
+#: learned to drop colour to save bits (decoded photographs came out nearly grey).
+TRAINING = (
+    "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
+    "motorcycle_left", "motorcycle_right",
+)
+#: scikit-image's grey photographs: :func:`photograph` returns them (repeated over three channels)
+#: for tests and examples, but the codecs are not trained on them.
+GREY = ("camera", "brick", "grass", "gravel", "moon", "coins", "clock")
+
+
+def photograph(name: str) -> np.ndarray:
+    """One of the bundled photographs as a uint8 RGB array (h, w, 3); nothing is downloaded."""
+    from skimage import data as skdata
+
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        return load_sample_image(f"{name}.jpg")
+    if name == "grace_hopper":
+        from matplotlib import cbook
+
+        with cbook.get_sample_data("grace_hopper.jpg") as f:
+            return np.asarray(Image.open(f).convert("RGB"))
+    if name in ("motorcycle_left", "motorcycle_right"):
+        left, right, _ = skdata.stereo_motorcycle()
+        return left if name == "motorcycle_left" else right
+    if name not in HELD_OUT + TRAINING + GREY:
+        raise ValueError(f"unknown photograph {name!r}; known: {HELD_OUT + TRAINING + GREY}")
+    image = getattr(skdata, name)()
+    return np.repeat(image[..., None], 3, axis=2) if image.ndim == 2 else image
+
+
+class CropSampler:
+    """Random ``size`` x ``size`` crops of the training photographs, as float tensors in [0, 1].
+
+    Each crop comes from a photograph chosen uniformly (not by area, which would let the large,
+    partly black retina and Hubble images supply half the crops), gets a
+    random horizontal flip and a random permutation of its RGB channels (more colour variety from
+    few photographs). Seeded through ``generator``, so a run is reproducible and resumable.
+    """
+
+    def __init__(self, names: tuple[str, ...] = TRAINING, size: int = 64) -> None:
+        overlap = set(names) & set(HELD_OUT)
+        if overlap:
+            raise ValueError(f"refusing to train on held-out photographs {sorted(overlap)}")
+        self.images = [torch.from_numpy(photograph(n)).permute(2, 0, 1).float().div(255.0) for n in names]
+        self.weights = torch.full((len(self.images),), 1.0 / len(self.images))
+        self.size = size
+
+    def sample(self, batch: int, generator: torch.Generator) -> torch.Tensor:
+        """A batch of crops of shape (batch, 3, size, size)."""
+        which = torch.multinomial(self.weights, batch, replacement=True, generator=generator)
+        crops = []
+        for i in which.tolist():
+            image = self.images[i]
+            top = int(torch.randint(image.shape[1] - self.size + 1, (1,), generator=generator))
+            left = int(torch.randint(image.shape[2] - self.size + 1, (1,), generator=generator))
+            crop = image[torch.randperm(3, generator=generator), top:top + self.size, left:left + self.size]
+            if torch.rand(1, generator=generator).item() < 0.5:
+                crop = crop.flip(-1)
+            crops.append(crop)
+        return torch.stack(crops)
+
+
+@dataclass(frozen=True)
+class PretrainStage:
+    """One run of ``scripts/pretrain_codec.py``: objective, length and starting point.
+
+    A stage trains ``steps`` steps of Adam at ``lr``, the last tenth of them at ``lr / 10``, on
+    batches of ``batch`` random ``crop`` x ``crop`` crops of :data:`TRAINING`. Stages with
+    ``shipped=True`` write ``data/codec_<name>.pt``; the others are shared starting points kept in
+    ``.cache/pretrain/``.
+    """
+
+    name: str
+    lam: float
+    distortion: str
+    steps: int
+    lr: float
+    init: str | None = None  # stage whose weights to start from
+    crop: int = 64
+    batch: int = 8
+    seed: int = 0
+    shipped: bool = True
+
+
+#: The MSE codecs, lowest rate first: one model per rate point, each with its own lambda and
+#: 4,500 steps of its own after a shared 3,500-step start.
+PRETRAIN_STAGES = (
+    PretrainStage("base", lam=0.0035, distortion="mse", steps=3500, lr=2e-3, shipped=False),
+    PretrainStage("mse_1", lam=0.0010, distortion="mse", steps=4500, lr=1e-3, init="base", seed=1),
+    PretrainStage("mse_4", lam=0.0100, distortion="mse", steps=4500, lr=1e-3, init="base", seed=4),
+    PretrainStage("mse_2", lam=0.0021, distortion="mse", steps=4500, lr=1e-3, init="base", seed=2),
+    PretrainStage("mse_3", lam=0.0045, distortion="mse", steps=4500, lr=1e-3, init="base", seed=3),
+    PretrainStage(
+        "msssim_2", lam=8.0, distortion="ms-ssim", steps=800, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
+    ),
+)
