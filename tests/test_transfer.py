@@ -1,5 +1,7 @@
 """ae.transfer: task split, frozen features, draws, linear probes and the training over draws."""
 
+from pathlib import Path
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -153,3 +155,17 @@ def test_summary_is_mean_and_spread_in_percent_and_plot_fits_the_text_column():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "all\n(30)"]
     assert ax.figure.get_figwidth() <= ae.plotting.WIDTH
     plt.close(ax.figure)
+
+
+def test_the_chapter_states_the_targets_its_fine_tuning_checks_use():
+    """The exercise text tells students the accuracy the check needs; both must say the same."""
+    import nbformat
+
+    from autoencoders.exercises import transfer as checks
+
+    path = Path(__file__).resolve().parents[1] / "chapters" / "01_transfer_learning.ipynb"
+    text = " ".join(c.source.replace("\n", " ") for c in nbformat.read(path, as_version=4).cells)
+    for label, target in [("transfer-head", checks.HEAD_TARGET), ("transfer-block2", checks.BLOCK2_TARGET)]:
+        statement = text[text.index(f":label: {label}"):]
+        statement = statement[:statement.index("```")]
+        assert f"at least {target:.0%}" in statement, f"{label}: the text should say 'at least {target:.0%}'"
