@@ -32,7 +32,7 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 MANIFEST = ".release.json"
 _MANIFEST_FORMAT = 2
 _DIRECTIVE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<kind>solution-start|solution-end|solution)\}\s*(?P<label>\S*)")
-_MAGIC = re.compile(r"^(\s*)[%!]")
+_IPYTHON_MAGIC = re.compile(r"^(\s*)[%!]")  # a %magic or !shell line
 REMOVED_NOTE = "*The solution is not part of the student edition: work it out, then compare with the book.*"
 
 
@@ -140,7 +140,7 @@ def _student_code(source: str, exercise_id: str | None, where: str) -> str:
 
 def _check_stubs_run(code: str, stubs: dict[int, int], where: str) -> None:
     """Every stub must be valid Python inside a function body, so the student notebook still runs."""
-    plain = "\n".join(_MAGIC.sub(r"\1pass  # ", line) for line in code.splitlines())  # IPython magics
+    plain = "\n".join(_IPYTHON_MAGIC.sub(r"\1pass  # ", line) for line in code.splitlines())
     try:
         tree = ast.parse(plain)
     except SyntaxError as err:
