@@ -90,7 +90,7 @@ class Table:
         self.fmt = fmt
         self.note = note
         self.rows: list[list[str]] = []
-        self.numeric: list[list[bool]] = []
+        self.numeric: list[list[bool | None]] = []  # per cell: a number, text, or None (a dash)
 
     @classmethod
     def from_mapping(cls, mapping: dict[str, dict[str, Any]], row_header: str = "", **kwargs) -> "Table":
@@ -111,7 +111,7 @@ class Table:
         formats = [fmt or (self.fmt.get(h, "{:.4g}") if isinstance(self.fmt, dict) else self.fmt)
                    for h in self.columns]
         self.rows.append([format_cell(c, f) for c, f in zip(cells, formats)])
-        self.numeric.append([not isinstance(c, str) for c in cells])
+        self.numeric.append([None if c is None else not isinstance(c, str) for c in cells])
         return self
 
     def _repr_html_(self) -> str:
@@ -119,15 +119,17 @@ class Table:
         def esc(text: str) -> str:
             return html.escape(text).replace(" = ", "\N{NO-BREAK SPACE}=\N{NO-BREAK SPACE}")
 
-        # A column whose cells are all numbers is right-aligned, its header too (class "num").
-        numeric_column = [j > 0 and bool(self.numeric) and all(row[j] for row in self.numeric)
+        # A column of mostly numbers is right-aligned, header, dashes and all (class "num"); a column
+        # of mostly text stays on the left, its dashes too.
+        numeric_column = [j > 0 and sum(row[j] is True for row in self.numeric)
+                          >= max(1, sum(row[j] is False for row in self.numeric))
                           for j in range(len(self.columns))]
         head = "".join(f"<th class='num'>{esc(h)}</th>" if numeric_column[j] else f"<th>{esc(h)}</th>"
                        for j, h in enumerate(self.columns))
         body = "".join(
-            "<tr>" + "".join(f"<td class='num'>{esc(c)}</td>" if num and j else f"<td>{esc(c)}</td>"
-                             for j, (c, num) in enumerate(zip(row, numeric))) + "</tr>"
-            for row, numeric in zip(self.rows, self.numeric)
+            "<tr>" + "".join(f"<td class='num'>{esc(c)}</td>" if numeric_column[j] else f"<td>{esc(c)}</td>"
+                             for j, c in enumerate(row)) + "</tr>"
+            for row in self.rows
         )
         caption = f"<caption>{esc(self.caption)}</caption>" if self.caption else ""
         note = f"<p class='results-note'>{html.escape(self.note)}</p>" if self.note else ""
