@@ -165,14 +165,14 @@ def _check_two_speeds(two_speed_adam):
         optimiser.step()
         steps = {id(p): float((p.detach() - b).abs().mean()) for p, b in zip(model.parameters(), before)}
         parts = {f"block {i}": list(block.parameters()) for i, block in enumerate(model.blocks, 1)}
-        parts["head"] = list(model.head.parameters())
+        parts["the head"] = list(model.head.parameters())
         for part, params in parts.items():
-            expected = lr if part == "head" else lr / 10
+            expected = lr if part == "the head" else lr / 10
             got = float(np.mean([steps[id(p)] for p in params]))
             if got == 0:
-                raise WrongAnswer(f"the parameters of the {part} did not move in a step: put every parameter of "
+                raise WrongAnswer(f"the parameters of {part} did not move in a step: put every parameter of "
                                   "the model in the optimiser (blocks slowly, the head at lr).")
             if not 0.8 * expected <= got <= 1.25 * expected:
-                raise WrongAnswer(f"with lr={lr:g}, one Adam step moved the {part} by {got:.2g} per weight, "
+                raise WrongAnswer(f"with lr={lr:g}, one Adam step moved {part} by {got:.2g} per weight, "
                                   f"expected about {expected:.2g}: the head learns at lr, every block at lr / 10 "
                                   "(two parameter groups, each with its own 'lr').")
