@@ -109,6 +109,47 @@ def bound_std_as_variance(log_joint, mu, logvar, m):
     return torch.logsumexp(log_joint(z) - log_q, 0) - math.log(m)
 
 
+def closest_start_codes(decode, x, z0):
+    return z0
+
+
+def closest_without_zero_grad(decode, x, z0, steps=500):
+    z = z0.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([z], lr=0.05)
+    for _ in range(steps):
+        ((decode(z) - x) ** 2).sum().backward()
+        optimiser.step()
+    return z.detach()
+
+
+def closest_small_steps_on_mean(decode, x, z0, steps=500):
+    z = z0.detach().clone().requires_grad_(True)
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(F.mse_loss(decode(z), x), z)
+        with torch.no_grad():
+            z -= 0.01 * grad
+    return z.detach()
+
+
+def closest_uphill(decode, x, z0, steps=500):
+    z = z0.detach().clone().requires_grad_(True)
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(((decode(z) - x) ** 2).sum(), z)
+        with torch.no_grad():
+            z += 0.01 * grad
+    return z.detach()
+
+
+def closest_returns_images(decode, x, z0, steps=500):
+    z = z0.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.Adam([z], lr=0.05)
+    for _ in range(steps):
+        optimiser.zero_grad()
+        ((decode(z) - x) ** 2).sum().backward()
+        optimiser.step()
+    return decode(z).detach()
+
+
 WRONG_ANSWERS = {
     "gen-vae-loss": [
         ("KL with the wrong sign", loss_kl_wrong_sign),
@@ -132,5 +173,12 @@ WRONG_ANSWERS = {
         ("sum of the weights, not their mean", bound_sum_of_weights),
         ("forgot log q(z)", bound_without_q),
         ("divided by the standard deviation in log q", bound_std_as_variance),
+    ],
+    "gen-closest-code": [
+        ("returns the encoder's codes: f(x) taken for the nearest point of S", closest_start_codes),
+        ("Adam without zero_grad: gradients add up", closest_without_zero_grad),
+        ("plain steps of 0.01 on the mean squared error: hardly moves", closest_small_steps_on_mean),
+        ("steps uphill: z + lr * grad", closest_uphill),
+        ("returns the decoded images, not the codes", closest_returns_images),
     ],
 }

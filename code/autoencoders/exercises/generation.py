@@ -1,9 +1,11 @@
-"""Checks of the exercises of chapter ``05_generation``: the VAE's loss, trained to a bound;
-drawing codes from a Gaussian fitted to training codes; and the importance-weighted bound, which
-tightens the ELBO as Jensen's inequality says it should."""
+"""Checks of the exercises of chapter ``05_generation``: the nearest point of S, found by
+optimising a code; the VAE's loss, trained to a bound; drawing codes from a Gaussian fitted to
+training codes; and the importance-weighted bound, which tightens the ELBO as Jensen's inequality
+says it should."""
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -13,7 +15,7 @@ from torch import nn
 from autoencoders import data as _data
 from autoencoders.exercises.core import WrongAnswer, call, expect_array, expect_close, exercise
 from autoencoders.generation import bernoulli_nll, gaussian_kl
-from autoencoders.models import VAE
+from autoencoders.models import VAE, MLPAutoencoder
 from autoencoders.training import fit
 
 CHAPTER = "05_generation"
@@ -283,3 +285,115 @@ def _check_iw_bound(importance_weighted_bound):
         raise WrongAnswer(f"with m = 1000 samples your bound is {many:.3f}, hardly better than the ELBO "
                           f"{exact_elbo:.3f}, while log p(x) = {log_px:.3f}. You averaged the log-weights: by "
                           "Jensen's inequality that is the smaller quantity. Take the log of the AVERAGE weight")
+
+
+# --- gen-closest-code ------------------------------------------------------------------------------
+
+def _squared_errors(decode, codes, x, k, name):
+    """||decode(z) - x||^2 per image and the codes as an array; the codes are decoded here, by the
+    check, so only codes count, never images an answer might return instead."""
+    z = expect_array(codes, (len(x), k), name=name,
+                     hint="return the codes z, shape (n, k), not the decoded images")
+    with torch.no_grad():
+        return ((decode(torch.as_tensor(z, dtype=x.dtype)) - x) ** 2).sum(dim=1), z
+
+
+class _LinearDecoder:
+    """d(z) = z W + b: S is a k-dimensional plane, and the nearest point of S is a least-squares
+    solution, known exactly."""
+
+    def __init__(self, rng, d, k):
+        self.k = k
+        q, _ = np.linalg.qr(rng.normal(size=(d, k)))
+        weight = q.T * np.linspace(2.0, 1.0, k)[:, None]     # singular values from 2 to 1
+        self.weight = torch.tensor(weight, dtype=torch.float32)
+        self.bias = torch.tensor(rng.normal(size=d), dtype=torch.float32)
+
+    def __call__(self, z):
+        return z @ self.weight + self.bias
+
+    def nearest(self, x):
+        z, *_ = np.linalg.lstsq(self.weight.numpy().T.astype(np.float64),
+                                (x - self.bias).numpy().T.astype(np.float64), rcond=None)
+        return torch.tensor(z.T, dtype=torch.float32)
+
+
+def _closest(closest_codes, decode, x, z0, name):
+    """Call the answer on copies (an answer may change its inputs in place) and score its codes."""
+    codes = call(closest_codes, decode, x.clone(), z0.clone())
+    return _squared_errors(decode, codes, x, z0.shape[1], name)
+
+
+@functools.lru_cache(maxsize=1)
+def _digit_autoencoder() -> MLPAutoencoder:
+    """A small digit autoencoder (k = 8), trained once per session in about a second."""
+    torch.manual_seed(0)
+    model = MLPAutoencoder(d=784, k=8, hidden=(128,))
+    fit(model, _data.mnist_tensors("train")[0][:2000], epochs=10, batch_size=50, lr=3e-3,
+        progress=False, device=torch.device("cpu"))
+    model.eval()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model
+
+
+_GAP = 0.02  # a correct answer closes at least 98% of the gap between start and optimum
+
+
+@exercise("gen-closest-code", title="The nearest point of S", chapter=CHAPTER)
+def _check_closest_code(closest_codes):
+    rng = np.random.default_rng(0)
+    # 1. A linear decoder: the nearest point of S is known exactly (least squares).
+    for n, d, k in [(6, 10, 3), (4, 15, 2)]:
+        decode = _LinearDecoder(rng, d, k)
+        z0 = torch.tensor(rng.normal(size=(n, k)), dtype=torch.float32)
+        # images off the plane, whose nearest points have codes about 1.5 from z0 in each entry
+        x = decode(z0 + torch.tensor(rng.normal(size=(n, k)), dtype=torch.float32))
+        x = x + torch.tensor(rng.normal(size=(n, d)), dtype=torch.float32)
+        name = f"closest_codes(decode, x, z0) for {n} images, d = {d}, k = {k}"
+        got, codes = _closest(closest_codes, decode, x, z0, name)
+        start, _ = _squared_errors(decode, z0, x, k, "z0")
+        best, _ = _squared_errors(decode, decode.nearest(x), x, k, "the least-squares codes")
+        if np.allclose(codes, z0.numpy(), atol=1e-6):
+            raise WrongAnswer("your codes are the starting codes z0. The code an encoder gives is only a start: "
+                              "d(e(x)) is a point of S, not the nearest one. Hint: make a copy of z0 that "
+                              "requires gradients and take gradient steps on the squared error ||d(z) - x||^2")
+        if got.mean() > start.mean():
+            raise WrongAnswer(f"your codes decode FURTHER from x than the start: squared error {start.mean():.3f} "
+                              f"at z0, {got.mean():.3f} at your codes. Hints: step against the gradient "
+                              "(z - lr * grad), or let a torch optimiser minimise the error; reset the "
+                              "gradients at every step (zero_grad), or they add up and push z past the minimum")
+        excess = got - best
+        if (excess > _GAP * (start - best) + 1e-4 * start).any():
+            i = int(torch.argmax(excess / (start - best)))
+            raise WrongAnswer(f"for a linear decoder S is a plane and the nearest point of S is known exactly; for "
+                              f"image {i} it has squared error {best[i]:.4f}, your codes {got[i]:.4f} (the start "
+                              f"z0: {start[i]:.4f}). Your search stops short of the minimum. Hints: reset the "
+                              "gradients at every step (zero_grad); a loss averaged over images and pixels "
+                              "makes plain gradient steps tiny (sum the squared errors, or use Adam, whose "
+                              "steps do not depend on the loss's scale); take more steps or larger ones "
+                              "(Adam moves each entry by about its learning rate per step)")
+    # 2. A trained digit autoencoder: starting from the encoder's codes, find closer points of S.
+    model = _digit_autoencoder()
+    kinds = {"test digits": _data.mnist_tensors("test")[0][:20],
+             "uniform noise": torch.rand(20, 1, 28, 28, generator=torch.Generator().manual_seed(0))}
+    for kind, images in kinds.items():
+        x = images.reshape(len(images), -1)
+        with torch.no_grad():
+            z0 = model.encode(x)
+        name = f"closest_codes(model.decode, x, model.encode(x)) for {kind}"
+        got, _ = _closest(closest_codes, model.decode, x, z0, name)
+        # ||f(x) - x||^2, the distance the reconstruction error bounds
+        reconstruction, _ = _squared_errors(model.decode, z0, x, model.k, "the encoder's codes")
+        worse = got > reconstruction * (1 + 1e-3) + 1e-4
+        if worse.any():
+            i = int(torch.nonzero(worse)[0])
+            raise WrongAnswer(f"on {kind}, image {i} decodes further from x from your code ({got[i]:.2f}) "
+                              f"than from the encoder's ({reconstruction[i]:.2f}), where your search started. "
+                              "Hint: with a learning rate that is too large the steps overshoot; "
+                              "Adam with a learning rate of about 0.05 suits these codes")
+        ratio = float(got.sum() / reconstruction.sum())
+        if kind == "uniform noise" and ratio > 0.7:
+            raise WrongAnswer(f"on uniform noise your points of S have {100 * ratio:.0f}% of the squared error "
+                              "of f(x); the nearest points of S are about half as far. The encoder never saw "
+                              "noise, so its code is a poor start there: take more steps (a few hundred)")
