@@ -91,6 +91,46 @@ def returns_the_losses(model, clean, sigma, epochs):
     return [0.0] * epochs
 
 
+# --- restoration-any-level ---------------------------------------------------------------------
+
+def one_level_for_all(batch, max_sigma):
+    return (batch + max_sigma * torch.randn_like(batch)).clamp(0, 1)
+
+
+def one_level_per_batch(batch, max_sigma):
+    return (batch + max_sigma * torch.rand(()) * torch.randn_like(batch)).clamp(0, 1)
+
+
+def one_level_per_pixel(batch, max_sigma):
+    return (batch + max_sigma * torch.rand_like(batch) * torch.randn_like(batch)).clamp(0, 1)
+
+
+def uniform_instead_of_normal_noise(batch, max_sigma):
+    return (batch + max_sigma * torch.rand(len(batch), 1) * torch.rand_like(batch)).clamp(0, 1)
+
+
+def not_clipped(batch, max_sigma):
+    return batch + max_sigma * torch.rand(len(batch), 1) * torch.randn_like(batch)
+
+
+def levels_above_max(batch, max_sigma):
+    return (batch + max_sigma * (1 + torch.rand(len(batch), 1)) * torch.randn_like(batch)).clamp(0, 1)
+
+
+def only_weak_levels(batch, max_sigma):
+    return (batch + 0.3 * max_sigma * torch.rand(len(batch), 1) * torch.randn_like(batch)).clamp(0, 1)
+
+
+def same_noise_every_call(batch, max_sigma):
+    generator = torch.Generator().manual_seed(0)
+    level = max_sigma * torch.rand(len(batch), 1, generator=generator)
+    return (batch + level * torch.randn(batch.shape, generator=generator)).clamp(0, 1)
+
+
+def no_noise(batch, max_sigma):
+    return batch
+
+
 # --- restoration-inpaint-pca --------------------------------------------------------------------
 
 def _project(rows, mean, components):
@@ -142,6 +182,17 @@ WRONG_ANSWERS = {
         ("the gradients are never zeroed", gradients_never_zeroed),
         ("no training at all", never_trains),
         ("returns the losses instead of the model", returns_the_losses),
+    ],
+    "restoration-any-level": [
+        ("every row at max_sigma: the chapter's denoiser, trained at one level", one_level_for_all),
+        ("one level for the whole batch", one_level_per_batch),
+        ("one level for every pixel", one_level_per_pixel),
+        ("uniform noise in [0, level) instead of normal noise", uniform_instead_of_normal_noise),
+        ("the noisy rows are not clipped to [0, 1]", not_clipped),
+        ("levels between max_sigma and twice max_sigma", levels_above_max),
+        ("levels only up to 0.3 max_sigma", only_weak_levels),
+        ("the same noise at every call (a generator seeded inside)", same_noise_every_call),
+        ("no noise at all", no_noise),
     ],
     "restoration-inpaint-pca": [
         ("projects the whole image, grey hole included, then keeps the known pixels", project_whole_image),

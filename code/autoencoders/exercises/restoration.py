@@ -1,6 +1,7 @@
 """Checks of the exercises of chapter ``04_restoration``: the missing-pixels corruption, the
 training loop of a denoising autoencoder (measured against the same network trained on clean
-digits) and in-painting by fitting a PCA code to the known pixels (measured against filling the
+digits), the noise of a denoiser for every noise level (measured against the network trained at
+one level) and in-painting by fitting a PCA code to the known pixels (measured against filling the
 hole with the mean digit)."""
 
 from __future__ import annotations
@@ -84,21 +85,27 @@ def _noisy(clean: torch.Tensor, sigma: float, seed: int) -> torch.Tensor:
     return (clean + sigma * noise).clamp(0, 1)
 
 
-@functools.lru_cache(maxsize=1)
-def _clean_trained() -> nn.Module:
-    """The tiny autoencoder trained on clean inputs with clean targets (Adam, lr 1e-2, batches of 50)."""
+def _trained_on(corrupt) -> nn.Module:
+    """The tiny autoencoder trained to map ``corrupt(batch)`` to the clean batch (Adam, lr 1e-2,
+    batches of 50, seed 0); ``corrupt`` gets a copy of each batch, so it cannot spoil the target."""
     train, _ = _small_digits()
-    with torch.random.fork_rng():
+    with torch.random.fork_rng():  # leave the caller's random state alone
         torch.manual_seed(0)
         model = _tiny_autoencoder(train.shape[1])
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
         for _ in range(DENOISE_EPOCHS):
             for batch in train[torch.randperm(len(train))].split(50):
-                loss = nn.functional.mse_loss(model(batch), batch)
+                loss = nn.functional.mse_loss(model(corrupt(batch.clone())), batch)
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
     return model.eval()
+
+
+@functools.lru_cache(maxsize=1)
+def _clean_trained() -> nn.Module:
+    """The tiny autoencoder trained on clean inputs with clean targets."""
+    return _trained_on(lambda batch: batch)
 
 
 def _restored_psnr(model: nn.Module, noisy: torch.Tensor, clean: torch.Tensor) -> float:
@@ -139,6 +146,96 @@ def _check_denoising_loop(train_denoiser):
                 "(batch + sigma * torch.randn_like(batch)).clamp(0, 1), with fresh noise for every batch, "
                 "and compare its output with the CLEAN batch"
             )
+
+
+# --- one denoiser for every noise level ---------------------------------------------------------
+
+ANY_MAX = 0.5  # the largest level of training, the level of the network trained at one level
+ANY_LOW = 0.1  # a test level far below it, where the network trained at ANY_MAX alone breaks
+ANY_LOW_MARGIN = 1.5  # dB over the network trained at ANY_MAX alone, at ANY_LOW (about 3 measured)
+ANY_HIGH_MARGIN = 1.0  # dB over the clean-trained network, at ANY_MAX (about 2 measured)
+
+
+@functools.lru_cache(maxsize=1)
+def _one_level_trained() -> nn.Module:
+    """The tiny autoencoder trained as a denoiser at the one level ``ANY_MAX``."""
+    return _trained_on(lambda batch: (batch + ANY_MAX * torch.randn_like(batch)).clamp(0, 1))
+
+
+def _noise_statistics(add_noise, max_sigma: float) -> None:
+    """Check the noise ``add_noise`` puts on grey rows: zero mean, fresh, one level per row,
+    levels spread over [0, max_sigma]."""
+    grey = torch.full((1000, 784), 0.5)  # far from 0 and 1: clipping hardly touches the noise
+    what = f"add_noise(1,000 grey rows of 784 pixels, max_sigma={max_sigma})"
+    with torch.random.fork_rng():
+        torch.manual_seed(1)
+        first = call(add_noise, grey.clone(), max_sigma)
+        second = call(add_noise, grey.clone(), max_sigma)
+    for result in (first, second):
+        if not isinstance(result, torch.Tensor) or result.shape != grey.shape:
+            got = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
+            raise WrongAnswer(f"{what} should return a tensor of shape (1000, 784), like the batch; got {got}")
+    noise = (first - grey).double()
+    level = noise.std(dim=1)
+    if level.max() < 1e-6:
+        raise WrongAnswer(f"{what} returned the rows unchanged: add noise to them")
+    if torch.equal(first, second):
+        raise WrongAnswer(f"{what} gave the same noise when called twice; draw fresh noise at every call "
+                          "(torch.randn_like, without a generator of your own)")
+    mean = noise.mean().item()
+    if abs(mean) > 0.01:
+        raise WrongAnswer(f"{what}: the noise has mean {mean:.3f} instead of 0, so it also brightens or darkens "
+                          "the digits. Draw it from the standard normal distribution, torch.randn_like(batch)")
+    low, high = np.quantile(level.numpy(), [0.1, 0.9])
+    if high - low < 0.1 * max_sigma:
+        raise WrongAnswer(
+            f"{what}: every row has noise of about the same strength (standard deviation between {low:.3f} and "
+            f"{high:.3f} in 80% of the rows). Draw one level for EACH ROW, uniformly between 0 and max_sigma "
+            "(a tensor of shape (n, 1) that multiplies the noise), not one for the whole batch nor one per pixel"
+        )
+    if level.max() > 1.15 * max_sigma:
+        raise WrongAnswer(f"{what}: some rows have noise of standard deviation {level.max():.3f}, more than "
+                          f"max_sigma = {max_sigma}. The levels lie between 0 and max_sigma")
+    if low > 0.3 * max_sigma or high < 0.7 * max_sigma:
+        raise WrongAnswer(
+            f"{what}: the rows' noise levels are not spread uniformly over [0, {max_sigma}]: 10% of the rows are "
+            f"below {low:.3f} and 10% above {high:.3f} (a uniform level gives about {0.1 * max_sigma:.2f} and "
+            f"{0.9 * max_sigma:.2f}). Draw each row's level as max_sigma * torch.rand(n, 1)"
+        )
+
+
+@exercise("restoration-any-level", title="One denoiser for every noise level", chapter=CHAPTER)
+def _check_any_level(add_noise):
+    train, test = _small_digits()
+    _noise_statistics(add_noise, 0.2)
+    digits = train[:50].clone()
+    noisy = call(add_noise, digits.clone(), ANY_MAX)
+    if not isinstance(noisy, torch.Tensor) or noisy.shape != digits.shape:
+        raise WrongAnswer(f"add_noise(50 digits as rows of {train.shape[1]} pixels, max_sigma={ANY_MAX}) should "
+                          "return a tensor of the batch's shape")
+    if noisy.min() < 0 or noisy.max() > 1:
+        raise WrongAnswer(f"add_noise(50 digits, max_sigma={ANY_MAX}) returned values in [{noisy.min():.2f}, "
+                          f"{noisy.max():.2f}]; clip them to [0, 1] with .clamp(0, 1), like the noisy digits the "
+                          "network will be tested on")
+    model = _trained_on(lambda batch: call(add_noise, batch, ANY_MAX))
+    low_noisy, high_noisy = _noisy(test, ANY_LOW, 9), _noisy(test, ANY_MAX, 7)
+    got_low, got_high = _restored_psnr(model, low_noisy, test), _restored_psnr(model, high_noisy, test)
+    one_level = _restored_psnr(_one_level_trained(), low_noisy, test)
+    clean = _restored_psnr(_clean_trained(), high_noisy, test)
+    trained = (f"the network trained with your noise (max_sigma={ANY_MAX}, {DENOISE_EPOCHS} epochs on 1,500 "
+               "digits of 14 x 14)")
+    if got_low < one_level + ANY_LOW_MARGIN:
+        raise WrongAnswer(
+            f"at sigma = {ANY_LOW}, {trained} restores 500 held-out digits to {got_low:.2f} dB, and the same network "
+            f"trained at sigma = {ANY_MAX} alone to {one_level:.2f} dB; trained on every level up to {ANY_MAX} it "
+            f"should do at least {ANY_LOW_MARGIN:.1f} dB better. Do most rows get a level well below max_sigma?"
+        )
+    if got_high < clean + ANY_HIGH_MARGIN:
+        raise WrongAnswer(
+            f"at sigma = {ANY_MAX}, {trained} restores 500 held-out digits to {got_high:.2f} dB, the same network "
+            f"trained on clean digits to {clean:.2f} dB; a denoiser for every level up to {ANY_MAX} should do at "
+            f"least {ANY_HIGH_MARGIN:.1f} dB better. Do some rows get a level close to max_sigma?"
+        )
 
 
 # --- in-painting by fitting the known pixels ---------------------------------------------------
