@@ -127,6 +127,50 @@ def _both(d, k, hidden):
     return _with_biases([d, *hidden, k]) + _with_biases([k, *reversed(hidden), d])
 
 
+# --- ae-tied -----------------------------------------------------------------------------------
+
+
+def _tied(untied=False, decoder_biases=True, detach=False, copy=False, relu=True):
+    """A TiedAutoencoder class with one of the mistakes switched on."""
+
+    class TiedAutoencoder(nn.Module):
+        def __init__(self, d, k, hidden=(128,)):
+            super().__init__()
+            widths = [d, *hidden, k]
+            pairs = list(zip(widths[:-1], widths[1:]))
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in pairs)
+            if untied:
+                self.back = nn.ModuleList(nn.Linear(b, a) for a, b in pairs)
+            if decoder_biases and not untied:
+                self.biases = nn.ParameterList(nn.Parameter(torch.zeros(a)) for a, _ in pairs)
+            if copy:  # a snapshot of the weights, taken once
+                self.copies = [layer.weight.detach().clone() for layer in self.layers]
+
+        def encode(self, x):
+            for i, layer in enumerate(self.layers):
+                x = layer(x)
+                if relu and i < len(self.layers) - 1:
+                    x = torch.relu(x)
+            return x
+
+        def decode(self, z):
+            for i in reversed(range(len(self.layers))):
+                if untied:
+                    z = self.back[i](z)
+                else:
+                    W = self.layers[i].weight
+                    W = self.copies[i] if copy else W.detach() if detach else W
+                    z = z @ W + (self.biases[i] if decoder_biases else 0)
+                if i > 0:
+                    z = torch.relu(z) if relu else z
+            return torch.sigmoid(z)
+
+        def forward(self, x):
+            return self.decode(self.encode(x))
+
+    return TiedAutoencoder
+
+
 WRONG_ANSWERS = {
     "ae-sgd-step": [
         ("never resets the gradients", step_without_zero_grad),
@@ -155,5 +199,12 @@ WRONG_ANSWERS = {
         ("counted the encoder only", lambda d, k, hidden: (_with_biases([d, *hidden, k]), d / k)),
         ("the ratio upside down (k / d)", lambda d, k, hidden: (_both(d, k, hidden), k / d)),
         ("integer division for the ratio", lambda d, k, hidden: (_both(d, k, hidden), d // k)),
+    ],
+    "ae-tied": [
+        ("the decoder has weight matrices of its own (untied)", _tied(untied=True)),
+        ("the decoder's layers have no biases", _tied(decoder_biases=False)),
+        ("the decoder uses the encoder's weights detached", _tied(detach=True)),
+        ("the decoder uses a copy of the weights taken at construction", _tied(copy=True)),
+        ("no ReLU: a tied affine autoencoder with a sigmoid", _tied(relu=False)),
     ],
 }

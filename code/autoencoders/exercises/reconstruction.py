@@ -220,3 +220,121 @@ def _check_count(sizes):
             ratio, d / k, name=f"the compression ratio for d={d}, k={k}",
             hint="how many times fewer numbers the code holds than the input: d / k, as a float",
         )
+
+
+# --- tied weights ------------------------------------------------------------------------------
+
+#: The hidden widths of the tied autoencoder the check trains, and its training budget.
+TIED_HIDDEN = (128,)
+TIED_EPOCHS, TIED_LR, TIED_BATCH = 60, 3e-3, 50
+#: Shapes (d, k, hidden) on which the check counts parameters and follows the gradients.
+_TIED_SHAPES = [(64, 2, (128,)), (10, 3, (7, 5)), (12, 4, ())]
+
+
+def tied_parameters(d: int, k: int, hidden: Sequence[int]) -> int:
+    """Weights and biases of a tied autoencoder: each weight matrix once, a bias on both sides."""
+    widths = [d, *hidden, k]
+    return sum(a * b + b + a for a, b in zip(widths[:-1], widths[1:]))
+
+
+def _train_tied(model: nn.Module, X: torch.Tensor) -> None:
+    """The check's own training loop: Adam on the MSE per pixel, shuffled mini-batches."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=TIED_LR)
+    order_rng = torch.Generator().manual_seed(0)
+    for _ in range(TIED_EPOCHS):
+        order = torch.randperm(len(X), generator=order_rng)
+        for start in range(0, len(X), TIED_BATCH):
+            x = X[order[start:start + TIED_BATCH]]
+            loss = ((model(x).reshape(x.shape) - x) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+
+def _used_by(model: nn.Module, output: torch.Tensor) -> set[int]:
+    """The ids of the parameters of model that output depends on (a non-zero gradient)."""
+    model.zero_grad(set_to_none=True)
+    output.sum().backward()
+    used = {id(p) for p in model.parameters() if p.grad is not None and bool(p.grad.abs().max() > 0)}
+    model.zero_grad(set_to_none=True)
+    return used
+
+
+@exercise("ae-tied", title="Tied weights: one matrix for both directions", chapter=CHAPTER)
+def _check_tied(TiedAutoencoder):
+    gen = torch.Generator().manual_seed(0)
+    for d, k, hidden in _TIED_SHAPES:
+        name = f"TiedAutoencoder({d}, {k}, {hidden})"
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = call(TiedAutoencoder, d, k, hidden)
+        if not isinstance(model, nn.Module):
+            raise WrongAnswer(f"{name} should build an nn.Module, got {type(model).__name__}")
+        got = sum(p.numel() for p in model.parameters())
+        want = tied_parameters(d, k, hidden)
+        untied = n_parameters(d, k, hidden)
+        if got != want:
+            if got == untied:
+                why = ("that is the count of an untied autoencoder: the decoder has weight matrices "
+                       "of its own. Use the encoder's matrices, transposed, in the decoder")
+            elif got == want - sum([d, *hidden]):
+                why = ("the decoder's layers have no biases of their own. Give each decoder layer "
+                       "a new bias with as many entries as that layer has outputs")
+            else:
+                why = ("each Linear(a, b) of the encoder has a*b weights and b biases; the decoder "
+                       "reuses the a*b weights and adds a biases of its own")
+            raise WrongAnswer(f"{name} has {got:,} parameters, expected {want:,} ({untied:,} "
+                              f"untied): {why}.")
+        x = torch.rand(5, d, generator=gen)
+        z = expect_array(call(model.encode, x), (5, k), name=f"{name}.encode(x) for x of shape (5, {d})",
+                         hint=f"the encoder ends with a layer of {k} outputs, the code")
+        x_hat = expect_array(call(model.decode, torch.randn(5, k, generator=gen)), (5, d),
+                             name=f"{name}.decode(z) for z of shape (5, {k})",
+                             hint="the decoder takes the encoder's layers in reverse order")
+        if not (np.all(x_hat >= 0) and np.all(x_hat <= 1)):
+            raise WrongAnswer(f"{name}.decode(z) has values outside [0, 1]; the decoder ends with a "
+                              "sigmoid, like the chapter's, so that its outputs are pixel values.")
+        encoder_uses = _used_by(model, model.encode(x))
+        decoder_uses = _used_by(model, model.decode(torch.randn(5, k, generator=gen)))
+        shared = sum(p.numel() for p in model.parameters() if id(p) in encoder_uses & decoder_uses)
+        matrices = sum(a * b for a, b in zip([d, *hidden], [*hidden, k]))
+        if shared < matrices:
+            raise WrongAnswer(
+                f"in {name} the decoder's output does not depend on all of the encoder's weight "
+                f"matrices ({shared:,} of {matrices:,} weights are used by both): training the "
+                "decoder would not change them. Use the encoder's weight itself, transposed "
+                "(layer.weight.T), in decode: not a copy, and not .detach()."
+            )
+    train, held_out = digits_split()
+    for k in (2, 3):
+        name = f"TiedAutoencoder(64, {k}, {TIED_HIDDEN})"
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = call(TiedAutoencoder, 64, k, TIED_HIDDEN)
+            try:
+                _train_tied(model, train.clone())
+            except Exception as exc:  # noqa: BLE001 - a crash in the student's forward pass
+                raise WrongAnswer(f"training {name} failed with {type(exc).__name__}: {exc}; "
+                                  "model(x) should return decode(encode(x))") from None
+        model.eval()
+        with torch.no_grad():
+            x_hat = expect_array(model(held_out), tuple(held_out.shape), name=f"{name}(x)",
+                                 hint="forward returns decode(encode(x)), one row per input row")
+            affine = _is_affine(model.encode, held_out)
+        mse = float(np.mean((x_hat - held_out.double().numpy()) ** 2))
+        pca = PCA(n_components=k).fit(train.double().numpy())
+        X = held_out.double().numpy()
+        pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
+        if mse <= BEAT_PCA_RATIO * pca_mse:
+            continue
+        said = (f"{name}, trained by the check ({TIED_EPOCHS} epochs of Adam), has a held-out MSE "
+                f"per pixel of {mse:.4f}, PCA's is {pca_mse:.4f} (ratio {mse / pca_mse:.2f}); "
+                f"it must be at most {BEAT_PCA_RATIO} times PCA's.")
+        if affine:
+            hint = ("Your encoder is affine: put a ReLU after every hidden layer of the encoder and "
+                    "of the decoder (not after the code layer), and a sigmoid at the end.")
+        else:
+            hint = ("Check the order of the decoder's layers (the encoder's in reverse, each with "
+                    "its weight transposed and a bias of its own), a ReLU after each hidden layer "
+                    "and a sigmoid at the end, and initialise the weights as nn.Linear does.")
+        raise WrongAnswer(f"{said} {hint}")
