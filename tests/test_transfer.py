@@ -169,3 +169,37 @@ def test_the_chapter_states_the_targets_its_fine_tuning_checks_use():
         statement = text[text.index(f":label: {label}"):]
         statement = statement[:statement.index("```")]
         assert f"at least {target:.0%}" in statement, f"{label}: the text should say 'at least {target:.0%}'"
+
+
+def test_the_layer_choice_statement_says_what_its_check_uses():
+    """The statement names the check's tasks, labels per class and tolerance; both must agree."""
+    import nbformat
+
+    from autoencoders.exercises import transfer as checks
+
+    path = Path(__file__).resolve().parents[1] / "chapters" / "01_transfer_learning.ipynb"
+    text = " ".join(c.source.replace("\n", " ") for c in nbformat.read(path, as_version=4).cells)
+    statement = text[text.index(":label: transfer-choose-layer"):]
+    statement = statement[:statement.index("```")]
+    assert f"within {round(100 * checks.LAYER_TOLERANCE)} points" in statement
+    for description, classes, n in checks.LAYER_TASKS:
+        digits = f"digits {classes[0]}-{classes[-1]}"
+        assert digits in description and digits in statement, f"the statement should name the {digits}"
+        assert f"{n} labelled digits per class" in statement, f"{digits}: say '{n} labelled digits per class'"
+
+
+def test_the_layer_choice_check_rejects_every_constant_answer():
+    """Each layer is too far below the validation-best one on at least one of the check's tasks,
+    so no fixed k passes: the tasks favour different layers (the point of the exercise)."""
+    from autoencoders.exercises import transfer as checks
+
+    n_blocks = len(checks._layer_network().blocks)
+    favoured = []
+    for k in range(n_blocks + 1):
+        margins = []
+        for _, classes, n in checks.LAYER_TASKS:
+            *_, val_accuracy, test_accuracy = checks._layer_task(classes, n)
+            favoured.append(int(np.argmax(val_accuracy)))
+            margins.append(test_accuracy[int(np.argmax(val_accuracy))] - test_accuracy[k])
+        assert max(margins) > checks.LAYER_TOLERANCE + 0.03, f"k = {k} is within reach on every task: {margins}"
+    assert favoured[:len(checks.LAYER_TASKS)] == [2, n_blocks], favoured

@@ -97,3 +97,47 @@ WRONG_ANSWERS = {
             [{"params": model.blocks.parameters(), "lr": 1e-3}, {"params": model.head.parameters(), "lr": lr}])),
     ],
 }
+
+
+def _probe_scores(blocks, x, y, x_val, y_val, ks, on_validation=True):
+    from sklearn.linear_model import LogisticRegression
+
+    scores = []
+    for k in ks:
+        cut = nn.Sequential(*blocks[:k], nn.Flatten()).eval()
+        with torch.no_grad():
+            f, f_val = cut(x).numpy(), cut(x_val).numpy()
+        probe = LogisticRegression(max_iter=2000).fit(f, y.numpy())
+        scores.append(probe.score(f_val, y_val.numpy()) if on_validation else probe.score(f, y.numpy()))
+    return scores
+
+
+def _layer_on_training_digits(blocks, x, y, x_val, y_val):
+    scores = _probe_scores(blocks, x, y, x_val, y_val, range(len(blocks) + 1), on_validation=False)
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+def _layer_off_by_one(blocks, x, y, x_val, y_val):
+    scores = _probe_scores(blocks, x, y, x_val, y_val, range(1, len(blocks) + 1))
+    return max(range(len(scores)), key=scores.__getitem__)  # 0 meant block 1
+
+
+def _layer_with_gradients(blocks, x, y, x_val, y_val):
+    from sklearn.linear_model import LogisticRegression
+
+    scores = []
+    for k in range(len(blocks) + 1):
+        cut = nn.Sequential(*blocks[:k], nn.Flatten())
+        probe = LogisticRegression(max_iter=2000).fit(cut(x).numpy(), y.numpy())
+        scores.append(probe.score(cut(x_val).numpy(), y_val.numpy()))
+    return max(range(len(scores)), key=scores.__getitem__)
+
+
+WRONG_ANSWERS["transfer-choose-layer"] = [
+    ("always the deepest layer", lambda blocks, x, y, x_val, y_val: len(blocks)),
+    ("always block 2, the chapter's answer", lambda blocks, x, y, x_val, y_val: 2),
+    ("scored each probe on the labelled digits it was fitted to", _layer_on_training_digits),
+    ("off by one: 0 meant block 1", _layer_off_by_one),
+    ("features that still carry gradients", _layer_with_gradients),
+    ("returned the layer's name", lambda blocks, x, y, x_val, y_val: "block 2"),
+]

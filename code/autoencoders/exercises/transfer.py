@@ -4,6 +4,11 @@ The two fine-tuning exercises get a small network trained on the digits 0-4 (tra
 first use, in about two seconds of one CPU core) and a new task with few labels: the digits 5-8,
 or 7-9, from ten labelled examples of each. The checks measure what the student's network does on
 held-out digits of the new task, and whether the pretrained blocks kept their weights.
+
+The layer-choice check gets a wider network, trained with augmentation on 1,500 digits 0-4 (about
+three seconds, once), and two tasks: the digits 5-8, far from what the network learned, and
+unseen digits 0-4, its own task. A student's choice of layer is judged by what a linear probe on
+that layer does on held-out digits, compared with the layer the validation digits favour.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from autoencoders.data import mnist_tensors
 from autoencoders.exercises.core import WrongAnswer, call, exercise
 from autoencoders.models import SmallCNN
 from autoencoders.training import classification_loss, fit, predict
-from autoencoders.transfer import TASK_A, draw_per_class, select_classes
+from autoencoders.transfer import (TASK_A, augmented_classification_loss, draw_per_class, linear_probe,
+                                   select_classes)
 
 CHAPTER = "01_transfer_learning"
 
@@ -176,3 +182,99 @@ def _check_two_speeds(two_speed_adam):
                 raise WrongAnswer(f"with lr={lr:g}, one Adam step moved {part} by {got:.2g} per weight, "
                                   f"expected about {expected:.2g}: the head learns at lr, every block at lr / 10 "
                                   "(two parameter groups, each with its own 'lr').")
+
+
+#: The layer-choice check: its network is trained on this many digits 0-4 (the rest stay unseen).
+LAYER_PRETRAIN = 1500
+#: The tasks of the layer-choice check: (description, digits, labelled digits per class).
+LAYER_TASKS = (("the digits 5-8", (5, 6, 7, 8), 5),
+               ("unseen digits 0-4, the network's own task", TASK_A, 2))
+#: Validation digits per class the layer-choice check gives the student's function.
+LAYER_N_VAL = 50
+#: How far (accuracy) below the validation-best layer a chosen layer may be on held-out digits.
+LAYER_TOLERANCE = 0.08
+
+
+def _layer_name(k: int, n_blocks: int) -> str:
+    return "raw pixels" if k == 0 else "the penultimate layer" if k == n_blocks else f"block {k}"
+
+
+@functools.cache
+def _layer_network() -> SmallCNN:
+    """A SmallCNN trained with augmentation on the first 1,500 digits 0-4 (about 99% test accuracy)."""
+    x, y = mnist_tensors("train")
+    xa, ya = select_classes(x, y, TASK_A)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = SmallCNN(n_classes=len(TASK_A))
+        fit(net, (xa[:LAYER_PRETRAIN], ya[:LAYER_PRETRAIN]), loss_fn=augmented_classification_loss, epochs=6,
+            batch_size=64, lr=3e-3, seed=0, device=torch.device("cpu"), progress=False)
+    return net.eval()
+
+
+@functools.cache
+def _layer_task(classes: tuple[int, ...], n: int) -> tuple:
+    """Labelled, validation and test digits of a task (none used to train the network), and the
+    validation and test accuracies of a linear probe after every number of blocks k."""
+    x, y = mnist_tensors("train")
+    x_test, y_test = mnist_tensors("test")
+    task_a_positions = torch.nonzero(torch.isin(y, torch.tensor(TASK_A))).flatten()
+    unseen = torch.ones(len(y), dtype=torch.bool)
+    unseen[task_a_positions[:LAYER_PRETRAIN]] = False
+    xb, yb = select_classes(x[unseen], y[unseen], classes)
+    rng = np.random.default_rng(sum(classes) + n)
+    labelled = draw_per_class(yb.numpy(), n, rng)
+    rest = np.setdiff1d(np.arange(len(yb)), labelled)
+    val = rest[draw_per_class(yb.numpy()[rest], LAYER_N_VAL, rng)]
+    x_test, y_test = select_classes(x_test, y_test, classes)
+    splits = [(xb[labelled], yb[labelled]), (xb[val], yb[val]), (x_test, y_test)]
+    blocks = _layer_network().blocks
+    val_accuracy, test_accuracy = [], []
+    for k in range(len(blocks) + 1):
+        cut = nn.Sequential(*blocks[:k], nn.Flatten())
+        (f_lab, y_lab), (f_val, y_val), (f_test, y_te) = [
+            (predict(cut, xs).double().numpy(), ys.numpy()) for xs, ys in splits]
+        scores = linear_probe(f_lab, y_lab, [f_val, f_test], [y_val, y_te])
+        val_accuracy.append(scores[0])
+        test_accuracy.append(scores[1])
+    return (*splits[0], *splits[1], np.array(val_accuracy), np.array(test_accuracy))
+
+
+@exercise("transfer-choose-layer", title="Which layer for which task?", chapter=CHAPTER)
+def _check_choose_layer(choose_layer):
+    n_blocks = len(_layer_network().blocks)
+    for description, classes, n in LAYER_TASKS:
+        x, y, x_val, y_val, val_accuracy, test_accuracy = _layer_task(classes, n)
+        blocks = copy.deepcopy(_layer_network().blocks)
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            k = call(choose_layer, blocks, x.clone(), y.clone(), x_val.clone(), y_val.clone())
+        if isinstance(k, torch.Tensor) and k.numel() == 1:
+            k = k.item()
+        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)) or not 0 <= k <= n_blocks:
+            raise WrongAnswer(f"return the number of blocks k the digits go through, an int from 0 (raw "
+                              f"pixels) to len(blocks) = {n_blocks} (the penultimate layer); got {k!r}.")
+        k, best = int(k), int(np.argmax(val_accuracy))
+        if test_accuracy[k] >= test_accuracy[best] - LAYER_TOLERANCE:
+            continue
+        names = [_layer_name(j, n_blocks) for j in range(n_blocks + 1)]
+        measured = ", ".join(f"{name} {acc:.0%}" for name, acc in zip(names, val_accuracy))
+        if k == n_blocks:
+            advice = ("The deepest layer is not always the best: it specialised in the task the network "
+                      "was trained on. Compare the layers on the validation digits.")
+        elif k == 0:
+            advice = ("If every layer seemed equally good, you may have scored the probes on the labelled "
+                      "digits they were fitted to: with a few examples per class a probe fits them all. "
+                      "Score each probe on (x_val, y_val).")
+        else:
+            advice = "Choose the k whose probe scores best on (x_val, y_val), for every task anew."
+        if k + 1 == best:
+            advice += (" If your code did compare the layers, is k off by one? It counts the blocks the "
+                       f"digits go through: 0 is the raw pixels, 1 the output of block 1, ..., {n_blocks} "
+                       "the penultimate layer.")
+        raise WrongAnswer(
+            f"for {description}, with {n} labelled digits per class, you chose k = {k} ({names[k]}). "
+            f"A probe on it classifies {test_accuracy[k]:.1%} of the held-out digits; a probe on "
+            f"{names[best]}, the layer the validation digits favour, {test_accuracy[best]:.1%} (the check "
+            f"accepts {test_accuracy[best] - LAYER_TOLERANCE:.1%} or more), raw pixels "
+            f"{test_accuracy[0]:.1%}. Validation accuracy of the check's probes: {measured}. {advice}")
