@@ -85,6 +85,27 @@ def _stream(centre="overall", order="decreasing", last_only=False, columns=False
     return streaming_components
 
 
+def _rsvd(oversample=10, iterations=4, orthonormalise=True, keep_extra=False, small_svd=True,
+          direct=False):
+    def randomized_svd(X, k):
+        if direct:
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            return U[:, :k], s[:k], Vt[:k]
+        rng = np.random.default_rng(0)
+        Q = X @ rng.normal(size=(X.shape[1], k + oversample))
+        for _ in range(iterations):
+            Q = X @ (X.T @ (np.linalg.qr(Q)[0] if orthonormalise else Q))
+        Q = np.linalg.qr(Q)[0]
+        B = Q.T @ X
+        if not small_svd:  # the first k basis vectors as the components
+            s = np.linalg.norm(B[:k], axis=1)
+            return Q[:, :k], s, B[:k] / s[:, None]
+        U_B, s, Vt = np.linalg.svd(B, full_matrices=False)
+        m = k + oversample if keep_extra else k
+        return (Q @ U_B)[:, :m], s[:m], Vt[:m]
+    return randomized_svd
+
+
 WRONG_ANSWERS = {
     "pca-train-loop": [
         ("plain SGD on the summed squared error with lr = 0.1 (diverges)",
@@ -114,5 +135,14 @@ WRONG_ANSWERS = {
         ("eigenvectors in eigh's increasing order", _stream(order="increasing")),
         ("used only the last batch", _stream(last_only=True)),
         ("returned the components as columns", _stream(columns=True)),
+    ],
+    "pca-randomized-svd": [
+        ("no power iterations: the plain range finder", _rsvd(iterations=0)),
+        ("no oversampling and no power iterations", _rsvd(oversample=0, iterations=0)),
+        ("power iterations without orthonormalising in between",
+         _rsvd(iterations=4, orthonormalise=False)),
+        ("returned all k + p triplets", _rsvd(keep_extra=True)),
+        ("the first k columns of Q, without the small SVD", _rsvd(small_svd=False)),
+        ("the exact SVD of X", _rsvd(direct=True)),
     ],
 }

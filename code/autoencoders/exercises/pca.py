@@ -261,3 +261,132 @@ def _check_streaming(streaming_components):
             "mean, C = (sum of x x^T - n mu mu^T) / (n - 1), and take its eigenvectors in order of "
             "decreasing eigenvalue (eigh returns them increasing)."
         )
+
+
+# --- randomized SVD ----------------------------------------------------------------------------
+
+_SINGULAR_VALUE_LAWS = {
+    "slowly decaying, sigma_i = i^(-1/2)": lambda i, k: i ** -0.5,
+    "nearly flat, sigma_i = i^(-0.3)": lambda i, k: i ** -0.3,
+    "steep, sigma_1 / sigma_k = 1000, then a slow tail": lambda i, k: np.where(
+        i <= k, np.geomspace(1e3, 1.0, k)[np.minimum(i, k) - 1], 0.8 / np.sqrt(i)),
+}
+#: (n, d, k) of the check's matrices, one per law above: tall, wide, tall.
+_RSVD_CASES = [(300, 200, 10), (200, 400, 8), (400, 150, 12)]
+#: The largest relative excess ||X - U S V^T||_F^2 / sum_{i>k} sigma_i^2 - 1 the check accepts.
+RSVD_EXCESS = 1e-2
+
+
+def _spectrum_matrix(n: int, d: int, k: int, law, seed: int) -> np.ndarray:
+    """An n x d matrix with singular values law(1..min(n, d)) and random singular vectors."""
+    rng = np.random.default_rng(seed)
+    m = min(n, d)
+    U = np.linalg.qr(rng.normal(size=(n, m)))[0]
+    V = np.linalg.qr(rng.normal(size=(d, m)))[0]
+    return (U * law(np.arange(1, m + 1), k)) @ V.T
+
+
+def _shape_of(a) -> tuple[int, ...]:
+    return tuple(getattr(a, "shape", np.shape(a)))
+
+
+@contextmanager
+def _small_decompositions_only(limit: int) -> Iterator[None]:
+    """Let SVDs and eigensolvers run only on matrices with a side of at most ``limit``, and
+    switch off the library's randomized and truncated SVDs, while the student's code runs."""
+
+    def guarded(original, name):
+        def decompose(a, *args, **kwargs):
+            shape = _shape_of(a)
+            if len(shape) >= 2 and min(shape[-2:]) > limit:
+                raise WrongAnswer(
+                    f"your function called {name} on a {shape[-2]} x {shape[-1]} matrix. A randomized "
+                    "SVD decomposes only small matrices: orthonormalise the n x (k + p) sketch with "
+                    "a QR decomposition, and take the exact SVD of the (k + p) x d matrix B = Q^T X."
+                )
+            return original(a, *args, **kwargs)
+        return decompose
+
+    def refuse(name):
+        def refused(*args, **kwargs):
+            raise WrongAnswer(f"your function called {name}, a library's randomized or truncated "
+                              "SVD; this exercise asks you to write one: sketch, power iterations, "
+                              "small SVD")
+        return refused
+
+    import scipy.sparse.linalg
+    import sklearn.decomposition._pca
+    import sklearn.utils.extmath
+
+    import autoencoders.pca
+
+    targets = [(m, n) for m in (np.linalg, scipy.linalg, torch.linalg) for n in ("svd", "eig", "eigh")]
+    targets += [(torch, "svd"), (np.linalg, "svdvals")]
+    refused = [(sklearn.utils.extmath, "randomized_svd"), (sklearn.utils.extmath, "_randomized_svd"),
+               (sklearn.decomposition._pca, "_randomized_svd"), (autoencoders.pca, "randomized_svd"),
+               (torch, "svd_lowrank"), (torch, "pca_lowrank"), (scipy.sparse.linalg, "svds")]
+    saved = [(m, n, getattr(m, n)) for m, n in targets + refused if hasattr(m, n)]
+    try:
+        for module, name, original in saved:
+            label = f"{module.__name__}.{name}"
+            setattr(module, name, refuse(label) if (module, name) in refused else guarded(original, label))
+        yield
+    finally:
+        for module, name, original in saved:
+            setattr(module, name, original)
+
+
+@exercise("pca-randomized-svd", title="A randomized SVD", chapter=CHAPTER)
+def _check_randomized_svd(randomized_svd):
+    for case, ((law_name, law), (n, d, k)) in enumerate(zip(_SINGULAR_VALUE_LAWS.items(), _RSVD_CASES)):
+        X = _spectrum_matrix(n, d, k, law, seed=60 + case)
+        optimum = float(np.sum(np.linalg.svd(X, compute_uv=False)[k:] ** 2))
+        name = f"randomized_svd(X, {k}) for X of shape {X.shape} ({law_name})"
+        np.random.seed(case)
+        torch.manual_seed(case)
+        with _small_decompositions_only(min(n, d) // 2):
+            got = call(randomized_svd, X.copy(), k)
+        if not (isinstance(got, (tuple, list)) and len(got) == 3):
+            raise WrongAnswer(f"{name} should return three arrays (U, s, Vt), like "
+                              f"np.linalg.svd; got {type(got).__name__}")
+        sizes = tuple(_shape_of(part) for part in got)
+        if sizes in [((n, k + p), (k + p,), (k + p, d)) for p in range(1, min(n, d))]:
+            raise WrongAnswer(
+                f"{name} returned {sizes[1][0]} singular triplets; return the top k = {k} only. "
+                "The p extra columns of the sketch help to find the top k directions; drop them "
+                "after the small SVD."
+            )
+        U = expect_array(got[0], (n, k), name=f"U from {name}", hint="one column per component")
+        s = expect_array(got[1], (k,), name=f"s from {name}", hint="the k largest singular values")
+        Vt = expect_array(got[2], (k, d), name=f"Vt from {name}",
+                          hint="one row per component, as np.linalg.svd returns V^T")
+        for what, G in (("columns of U", U.T @ U), ("rows of Vt", Vt @ Vt.T)):
+            worst = float(np.abs(G - np.eye(k)).max())
+            if worst > 1e-6:
+                raise WrongAnswer(
+                    f"{name}: the {what} are not orthonormal (largest entry of the Gram matrix "
+                    f"minus the identity: {worst:.2g}). Take U = Q @ U_B from the exact SVD "
+                    "B = U_B S V^T of the small matrix B = Q^T X, with Q orthonormal (a QR of the "
+                    "sketch), and V^T from that same SVD."
+                )
+        if np.any(s < 0) or np.any(np.diff(s) > 1e-12 * max(1.0, float(s[0]))):
+            raise WrongAnswer(f"{name}: s should hold non-negative singular values in decreasing "
+                              f"order, got {np.array2string(s, precision=3)}")
+        loss = float(np.linalg.norm(X - (U * s) @ Vt) ** 2)
+        excess = loss / optimum - 1
+        if excess <= RSVD_EXCESS:
+            continue
+        said = (f"{name}: ||X - U diag(s) Vt||_F^2 is {excess:.3g} (relative) above the "
+                f"Eckart-Young optimum sum_(i>k) sigma_i^2 = {optimum:.4g}; the check accepts "
+                f"at most {RSVD_EXCESS:g}.")
+        if law_name.startswith("steep") and excess > 1:
+            hint = ("The matrix's top singular values span three orders of magnitude: multiplied "
+                    "again and again by X X^T without orthonormalising in between, every column "
+                    "of the sketch turns towards the top singular vector and the rest is lost in "
+                    "rounding. Take a QR decomposition after each multiplication by X and by X^T.")
+        else:
+            hint = ("With slowly decaying singular values a single sketch X Omega also catches "
+                    "much of the tail. Sharpen it with power iterations, Q <- qr(X (X^T Q)) "
+                    "(orthonormalising after each product), and oversample, k + 10 random columns; "
+                    "four iterations are plenty here.")
+        raise WrongAnswer(f"{said} {hint}")
