@@ -359,8 +359,8 @@ def _check_closest_code(closest_codes):
                               "d(e(x)) is a point of S, not the nearest one. Hint: make a copy of z0 that "
                               "requires gradients and take gradient steps on the squared error ||d(z) - x||^2")
         if got.mean() > start.mean():
-            raise WrongAnswer(f"your codes decode FURTHER from x than the start: squared error {start.mean():.3f} "
-                              f"at z0, {got.mean():.3f} at your codes. Hints: step against the gradient "
+            raise WrongAnswer(f"your codes decode FURTHER from x than the start: squared error {start.mean():.4g} "
+                              f"at z0, {got.mean():.4g} at your codes. Hints: step against the gradient "
                               "(z - lr * grad), or let a torch optimiser minimise the error; reset the "
                               "gradients at every step (zero_grad), or they add up and push z past the minimum")
         excess = got - best
