@@ -1,13 +1,15 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (``make pretrain`` runs the same)::
+Run from the repository root (``make pretrain`` runs the same; about an hour on a busy 2-core
+CPU)::
 
     .venv/bin/python scripts/pretrain_codec.py --jobs 2
 
 The stages are ``autoencoders.compression.PRETRAIN_STAGES``: a shared start (``base``, trained
-from scratch), then one MSE model per rate point, each with its own lambda and its own 4,500
-steps, and an MS-SSIM model fine-tuned from one of them. ``--jobs 2`` trains two stages at once
-(each in its own process with one thread) as soon as the stage it starts from is done.
+from scratch), then one MSE model per rate point, each with its own lambda and thousands of
+steps of its own, and an MS-SSIM model fine-tuned from one of them. ``--jobs 2`` trains two
+stages at once (each in its own process with one thread) as soon as the stage it starts from is
+done.
 
 Seeded and single-threaded per process, so a run on the same software writes the same weights;
 it checkpoints every ``CHECKPOINT_EVERY`` steps under ``.cache/pretrain/`` and resumes from there
