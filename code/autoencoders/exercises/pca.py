@@ -9,6 +9,7 @@ components, the optimiser and its settings, the variance convention).
 
 from __future__ import annotations
 
+import importlib
 from contextlib import contextmanager
 from typing import Iterator
 
@@ -314,17 +315,18 @@ def _small_decompositions_only(limit: int) -> Iterator[None]:
                               "small SVD")
         return refused
 
-    import scipy.sparse.linalg
-    import sklearn.decomposition._pca
-    import sklearn.utils.extmath
-
-    import autoencoders.pca
+    def module(name: str):
+        try:
+            return importlib.import_module(name)
+        except ImportError:  # a private module that a later version moved
+            return None
 
     targets = [(m, n) for m in (np.linalg, scipy.linalg, torch.linalg) for n in ("svd", "eig", "eigh")]
     targets += [(torch, "svd"), (np.linalg, "svdvals")]
-    refused = [(sklearn.utils.extmath, "randomized_svd"), (sklearn.utils.extmath, "_randomized_svd"),
-               (sklearn.decomposition._pca, "_randomized_svd"), (autoencoders.pca, "randomized_svd"),
-               (torch, "svd_lowrank"), (torch, "pca_lowrank"), (scipy.sparse.linalg, "svds")]
+    refused = [(module(m), n) for m, n in [
+        ("sklearn.utils.extmath", "randomized_svd"), ("sklearn.utils.extmath", "_randomized_svd"),
+        ("sklearn.decomposition._pca", "_randomized_svd"), ("autoencoders.pca", "randomized_svd"),
+        ("torch", "svd_lowrank"), ("torch", "pca_lowrank"), ("scipy.sparse.linalg", "svds")]]
     saved = [(m, n, getattr(m, n)) for m, n in targets + refused if hasattr(m, n)]
     try:
         for module, name, original in saved:
