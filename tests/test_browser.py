@@ -10,7 +10,7 @@ nothing is requested from any host but 127.0.0.1. It also reads each page as a r
 - in dark mode every results table (caption, header, cells, note) has text that contrasts with
   its background (WCAG ratio of at least 4.5);
 - on a laptop (1280 pixels wide) no figure is shrunk below 80 % of its natural width, so text
-  drawn at the figure style's font size stays readable;
+  drawn at the figure style's font size stays readable, and no code cell scrolls sideways;
 - the solution markers of the notebooks (``# BEGIN SOLUTION``) never reach the page.
 
 Run after ``make book`` with ``make browser``.
@@ -420,4 +420,16 @@ def test_figures_are_shown_at_about_their_natural_size(visit: PageVisit) -> None
     )
     assert not shrunk, f"{visit.path}: figures shown below {MIN_FIGURE_SCALE:.0%} of their width (text too small): " + "; ".join(
         f"{f['src']} {f['shown']:.0f} of {f['natural']} px ({f['shown'] / f['natural']:.0%})" for f in shrunk
+    )
+
+
+def test_code_cells_fit_the_column_on_a_laptop(visit: PageVisit) -> None:
+    """At 1280 pixels no code cell scrolls sideways (its lines are at most 90 characters)."""
+    scrolling = visit.page.evaluate(
+        """() => [...document.querySelectorAll("article div.cell div.highlight pre")]  // inputs and outputs
+            .filter(p => p.getBoundingClientRect().width > 0 && p.scrollWidth > p.clientWidth + 1)
+            .map(p => p.textContent.split("\\n").reduce((a, l) => l.length > a.length ? l : a, ""))"""
+    )
+    assert not scrolling, f"{visit.path}: code cells scroll sideways at 1280 px; longest lines: " + "; ".join(
+        f"{line[:50]!r}... ({len(line)} characters)" for line in scrolling[:5]
     )
