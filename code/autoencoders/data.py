@@ -18,19 +18,21 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_mid.pt": "c407d01a4701da9f0274a7f502f7927c250236ebffbc38502e05bbb598d3a8c8",
-    "codec_mse_low.pt": "f5c220a04df6af9a1bc99197d0446b8b6309d7465d209a7fbcc1ebb55d1492f4",
-    "codec_mse_high.pt": "4530098647aeb2d40255ca9f3973309952994ff2cf7ab8a1d42fdf8b0a01ec08",
-    "codec_msssim_mid.pt": "3cc9e7816162937bc3029a885dab490dd5432264b4fb91c92ad66ae8678811c9",
+    "codec_mse_1.pt": "e5d51d44477ef1b1b41c27358407a944b547810edf583458abe78026739141dc",
+    "codec_mse_2.pt": "2a72310f40b60ce6c062c7ef0cbd52b7595eff216ea0eb085095487c4fe82dba",
+    "codec_mse_3.pt": "f63d0c494768815b06d36f0014616d3927bcfcaad66cb7aca5661e9dede6b7c5",
+    "codec_mse_4.pt": "276df3166f33ba31c22c2baf1c7559de34b983ee7ba5f8fa54babf79edd3c776",
+    "codec_msssim_2.pt": "0c303b88994b7f06cbef969f5c998011305b6c7e59bf378d80273fd260892673",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_mid.pt": "git checkout -- data/codec_mse_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
-    "codec_mse_low.pt": "git checkout -- data/codec_mse_low.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
-    "codec_mse_high.pt": "git checkout -- data/codec_mse_high.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
-    "codec_msssim_mid.pt": "git checkout -- data/codec_msssim_mid.pt   (or retrain: .venv/bin/python scripts/pretrain_codec.py, 6-20 min depending on load)",
+    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, about an hour)",
+    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, about an hour)",
+    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, about an hour)",
+    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, about an hour)",
+    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, about an hour)",
 }
 
 
