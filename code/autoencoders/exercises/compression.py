@@ -103,6 +103,11 @@ def _check_target_rate(train_codec) -> None:
 
 
 def _check_one_codec(bits: float, psnr: float, lo: float, hi: float) -> None:
+    if psnr < 10.0:
+        raise WrongAnswer(
+            f"the test digits come back at {psnr:.2f} dB, as from an untrained codec: train_codec must "
+            "train the model it is given (in place) on the rate-distortion loss, e.g. with ae.training.fit"
+        )
     if not lo <= bits <= hi:
         more = "fewer" if bits > hi else "more"
         raise WrongAnswer(
