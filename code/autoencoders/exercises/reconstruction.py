@@ -112,6 +112,13 @@ def _check_sgd_step(sgd_step):
             "decoder, after loss.backward() (and no optimizer)")
 
 
+def _pca_mse(train: torch.Tensor, held_out: torch.Tensor, k: int) -> float:
+    """Held-out MSE per pixel of PCA with ``k`` components fitted on ``train``: the bar to beat."""
+    pca = PCA(n_components=k).fit(train.double().numpy())
+    X = held_out.double().numpy()
+    return float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
+
+
 def _is_affine(f, x: torch.Tensor) -> bool:
     """Whether f maps the midpoint of two inputs to the midpoint of their images."""
     a, b = x[:50], x[50:100]
@@ -143,9 +150,7 @@ def _check_beat_pca(fit_autoencoder):
             mse = float(((torch.as_tensor(x_hat) - held_out) ** 2).mean())
             affine = _is_affine(lambda x: torch.as_tensor(decoder(encoder(x))), held_out)
         mean_mse = float(((held_out - train.mean(0)) ** 2).mean())
-        pca = PCA(n_components=k).fit(train.double().numpy())
-        X = held_out.double().numpy()
-        pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
+        pca_mse = _pca_mse(train, held_out, k)
         if mse <= BEAT_PCA_RATIO * pca_mse:
             continue
         said = (f"with k={k} the held-out MSE per pixel is {mse:.4f}, PCA's is {pca_mse:.4f} "
@@ -322,9 +327,7 @@ def _check_tied(TiedAutoencoder):
                                  hint="forward returns decode(encode(x)), one row per input row")
             affine = _is_affine(model.encode, held_out)
         mse = float(np.mean((x_hat - held_out.double().numpy()) ** 2))
-        pca = PCA(n_components=k).fit(train.double().numpy())
-        X = held_out.double().numpy()
-        pca_mse = float(np.mean((pca.inverse_transform(pca.transform(X)) - X) ** 2))
+        pca_mse = _pca_mse(train, held_out, k)
         if mse <= BEAT_PCA_RATIO * pca_mse:
             continue
         said = (f"{name}, trained by the check ({TIED_EPOCHS} epochs of Adam), has a held-out MSE "

@@ -39,17 +39,22 @@ HEAD_TARGET = 0.50
 BLOCK2_TARGET = 0.80
 
 
-@functools.cache
-def _pretrained() -> SmallCNN:
-    """A narrow SmallCNN trained on 1,000 digits 0-4 for 3 epochs (about 90% test accuracy)."""
+def _trained_network(n_train: int, loss_fn, epochs: int, **shape) -> SmallCNN:
+    """A SmallCNN trained (seeded, on the CPU) on the first ``n_train`` training digits of task A."""
     x, y = mnist_tensors("train")
     xa, ya = select_classes(x, y, TASK_A)
     with torch.random.fork_rng():
         torch.manual_seed(0)
-        net = SmallCNN(n_classes=len(TASK_A), channels=(8, 16), hidden=32)
-        fit(net, (xa[:1000], ya[:1000]), loss_fn=classification_loss, epochs=3, batch_size=64, lr=3e-3,
-            seed=0, device=torch.device("cpu"), progress=False)
+        net = SmallCNN(n_classes=len(TASK_A), **shape)
+        fit(net, (xa[:n_train], ya[:n_train]), loss_fn=loss_fn, epochs=epochs, batch_size=64,
+            lr=3e-3, seed=0, device=torch.device("cpu"), progress=False)
     return net.eval()
+
+
+@functools.cache
+def _pretrained() -> SmallCNN:
+    """A narrow SmallCNN trained on 1,000 digits 0-4 for 3 epochs (about 90% test accuracy)."""
+    return _trained_network(1000, classification_loss, epochs=3, channels=(8, 16), hidden=32)
 
 
 @functools.cache
@@ -202,14 +207,7 @@ def _layer_name(k: int, n_blocks: int) -> str:
 @functools.cache
 def _layer_network() -> SmallCNN:
     """A SmallCNN trained with augmentation on the first 1,500 digits 0-4 (about 99% test accuracy)."""
-    x, y = mnist_tensors("train")
-    xa, ya = select_classes(x, y, TASK_A)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        net = SmallCNN(n_classes=len(TASK_A))
-        fit(net, (xa[:LAYER_PRETRAIN], ya[:LAYER_PRETRAIN]), loss_fn=augmented_classification_loss, epochs=6,
-            batch_size=64, lr=3e-3, seed=0, device=torch.device("cpu"), progress=False)
-    return net.eval()
+    return _trained_network(LAYER_PRETRAIN, augmented_classification_loss, epochs=6)
 
 
 @functools.cache
