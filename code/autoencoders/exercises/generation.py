@@ -326,7 +326,7 @@ def _closest(closest_codes, decode, x, z0, name):
 
 @functools.lru_cache(maxsize=1)
 def _digit_autoencoder() -> MLPAutoencoder:
-    """A small digit autoencoder (k = 8), trained once per session in about a second."""
+    """A small digit autoencoder (k = 8), trained once per Python process (cached) in about a second."""
     torch.manual_seed(0)
     model = MLPAutoencoder(d=784, k=8, hidden=(128,))
     fit(model, _data.mnist_tensors("train")[0][:2000], epochs=10, batch_size=50, lr=3e-3,
