@@ -18,21 +18,21 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_1.pt": "e5d51d44477ef1b1b41c27358407a944b547810edf583458abe78026739141dc",
-    "codec_mse_2.pt": "2a72310f40b60ce6c062c7ef0cbd52b7595eff216ea0eb085095487c4fe82dba",
-    "codec_mse_3.pt": "f63d0c494768815b06d36f0014616d3927bcfcaad66cb7aca5661e9dede6b7c5",
-    "codec_mse_4.pt": "276df3166f33ba31c22c2baf1c7559de34b983ee7ba5f8fa54babf79edd3c776",
-    "codec_msssim_2.pt": "0c303b88994b7f06cbef969f5c998011305b6c7e59bf378d80273fd260892673",
+    "codec_mse_1.pt": "09e3ca1feeb2243cc5400d5dad6e338aa97d8ffc657d0d62baa1410171e4b18e",
+    "codec_mse_2.pt": "202d88babf0b9ff439fab3354cfad30d0f304311b0ae8c67aef30cd0020d230f",
+    "codec_mse_3.pt": "f2e7ec2f64d568fc176cfe643b9ba1c2079d2538842767c7f4bfa5c8abb3cddf",
+    "codec_mse_4.pt": "80b181b9e9b0c9d8a3382bc2cd0f37f6ed4f0e0eb76c49f0822be1dd0161a48a",
+    "codec_msssim_2.pt": "13e521c7ef88f68b7c46599e44e55f2344004e6ccfb3dbf08c52bf2b19b1aa0a",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, about an hour)",
-    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, about an hour)",
-    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, about an hour)",
-    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, about an hour)",
-    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, about an hour)",
+    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
+    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
+    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
+    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
+    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
 }
 
 

@@ -104,15 +104,15 @@ class PretrainStage:
 
 
 #: A shared 3,500-step start, then the MSE codecs (``mse_1`` has the lowest rate): one model per
-#: rate point, each with its own lambda and 8,000 steps of its own, and an MS-SSIM model
+#: rate point, each with its own lambda and 30,000 steps of its own, and an MS-SSIM model
 #: fine-tuned from ``mse_2``.
 PRETRAIN_STAGES = (
     PretrainStage("base", lam=0.0035, distortion="mse", steps=3500, lr=2e-3, shipped=False),
-    PretrainStage("mse_1", lam=0.0007, distortion="mse", steps=8000, lr=1e-3, init="base", seed=1),
-    PretrainStage("mse_4", lam=0.0160, distortion="mse", steps=8000, lr=1e-3, init="base", seed=4),
-    PretrainStage("mse_2", lam=0.0021, distortion="mse", steps=8000, lr=1e-3, init="base", seed=2),
-    PretrainStage("mse_3", lam=0.0045, distortion="mse", steps=8000, lr=1e-3, init="base", seed=3),
+    PretrainStage("mse_1", lam=0.0006, distortion="mse", steps=30000, lr=1e-3, init="base", seed=1),
+    PretrainStage("mse_4", lam=0.0200, distortion="mse", steps=30000, lr=1e-3, init="base", seed=4),
+    PretrainStage("mse_2", lam=0.0021, distortion="mse", steps=30000, lr=1e-3, init="base", seed=2),
+    PretrainStage("mse_3", lam=0.0050, distortion="mse", steps=30000, lr=1e-3, init="base", seed=3),
     PretrainStage(
-        "msssim_2", lam=8.0, distortion="ms-ssim", steps=800, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
+        "msssim_2", lam=8.0, distortion="ms-ssim", steps=4000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
     ),
 )
