@@ -1,5 +1,6 @@
-"""The exercise checks have teeth: reference solutions pass, plausible wrong answers are rejected
-with a message that helps, stubs say "not attempted", and no exercise of a chapter goes unchecked.
+"""The exercise checks have teeth and are fair: reference solutions pass, so do at least two correct
+answers written differently, plausible wrong answers are rejected with a message that helps, stubs
+say "not attempted", and no exercise of a chapter goes unchecked.
 
 The reference solution of an exercise is taken from its chapter notebook (the code cells between
 ``{solution-start} <id>`` and ``{solution-end}``) and executed alone, with ``np``, ``torch``,
@@ -30,11 +31,12 @@ import autoencoders as ae
 from autoencoders.exercises import Exercise, WrongAnswer, call, check, exercise, expect_close, expect_number
 from autoencoders.exercises import isolated_registry
 from make_student import solutions
-from exercise_answers import FIXTURES, WrongAnswers, chapter_wrong_answers, fixture_exercises
+from exercise_answers import FIXTURES, WrongAnswers, chapter_correct_answers, chapter_wrong_answers, fixture_exercises
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
 MIN_PER_CHAPTER = 3
+MIN_ALTERNATIVES = 2  # correct answers written differently from the reference, per exercise
 CHECK_CALL = re.compile(r"""ae\.exercises\.check\(\s*["']([\w-]+)["']\s*,\s*([A-Za-z_]\w*)\s*\)""")
 # What a raw numpy / torch error starts with; a helpful message says more than that.
 BARE_ERROR = re.compile(
@@ -103,8 +105,11 @@ def distinct_inputs(exercise_id: str, answer: Any) -> int:
     return len(seen)
 
 
-def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong: WrongAnswers) -> list[str]:
-    """Everything wrong with one exercise: its reference, its wrong answers, its stub, None."""
+def exercise_problems(
+    ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong: WrongAnswers, correct: WrongAnswers
+) -> list[str]:
+    """Everything wrong with one exercise: its reference, its correct alternatives, its wrong answers,
+    its stub, None."""
     sols, names = solutions(nb, name), check_names(nb)
     if ex.id not in sols:
         return [f"{ex.id}: no {{solution-start}} {ex.id} ... {{solution-end}} block in {name}"]
@@ -120,6 +125,16 @@ def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong:
         problems.append(f"{ex.id}: the reference solution did not pass cleanly: returned {result!r}, printed {lines}")
     if inspect.isfunction(reference) and distinct_inputs(ex.id, reference) < 2:
         problems.append(f"{ex.id}: the check tries the answer on fewer than 2 distinct inputs")
+    if len(correct.get(ex.id, [])) < MIN_ALTERNATIVES:
+        problems.append(f"{ex.id}: fewer than {MIN_ALTERNATIVES} correct alternatives in tests/exercise_answers/")
+    for description, answer in correct.get(ex.id, []):
+        try:
+            result, lines = checked(ex.id, answer)
+        except Exception as err:  # noqa: BLE001 - a refused correct answer, whatever the reason
+            problems.append(f"{ex.id}: refused the correct answer '{description}': {type(err).__name__}: {err}")
+        else:
+            if result != True:
+                problems.append(f"{ex.id}: did not accept the correct answer '{description}': {lines}")
     if len(wrong.get(ex.id, [])) < 2:
         problems.append(f"{ex.id}: fewer than 2 wrong answers in tests/exercise_answers/")
     for description, answer in wrong.get(ex.id, []) + [("None", None)]:
@@ -141,7 +156,7 @@ def exercise_problems(ex: Exercise, nb: nbformat.NotebookNode, name: str, wrong:
     return problems
 
 
-def chapter_problems(path: Path, chapter: str, wrong: WrongAnswers) -> list[str]:
+def chapter_problems(path: Path, chapter: str, wrong: WrongAnswers, correct: WrongAnswers) -> list[str]:
     """Everything wrong with the exercises of one chapter notebook."""
     nb = nbformat.read(path, as_version=4)
     exercises = [e for e in ae.exercises.catalog() if e.chapter == chapter]
@@ -157,7 +172,7 @@ def chapter_problems(path: Path, chapter: str, wrong: WrongAnswers) -> list[str]
         if label not in ids
     ]
     for ex in exercises:
-        problems += exercise_problems(ex, nb, path.name, wrong)
+        problems += exercise_problems(ex, nb, path.name, wrong, correct)
     return problems
 
 
@@ -166,7 +181,7 @@ def chapter_problems(path: Path, chapter: str, wrong: WrongAnswers) -> list[str]
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
 def test_chapter_exercises_have_teeth(path):
-    problems = chapter_problems(path, path.stem, chapter_wrong_answers())
+    problems = chapter_problems(path, path.stem, chapter_wrong_answers(), chapter_correct_answers())
     assert not problems, f"{path.name}:\n  " + "\n  ".join(problems)
 
 
@@ -175,8 +190,8 @@ def test_every_exercise_belongs_to_a_chapter_and_every_wrong_answer_to_an_exerci
     ids = {e.id for e in ae.exercises.catalog()}
     orphans = [f"{e.id} (chapter {e.chapter!r})" for e in ae.exercises.catalog() if e.chapter not in stems]
     assert not orphans, f"exercises whose chapter is not a notebook in chapters/: {orphans}"
-    stale = sorted(set(chapter_wrong_answers()) - ids)
-    assert not stale, f"tests/exercise_answers/ has wrong answers for unknown exercise ids: {stale}"
+    stale = sorted((set(chapter_wrong_answers()) | set(chapter_correct_answers())) - ids)
+    assert not stale, f"tests/exercise_answers/ has answers for unknown exercise ids: {stale}"
 
 
 def test_every_chapter_has_three_checked_exercises():
@@ -191,24 +206,47 @@ def test_every_chapter_has_three_checked_exercises():
 
 
 def test_fixture_chapter_exercises_have_teeth():
-    with fixture_exercises() as wrong:
-        problems = chapter_problems(FIXTURES / "fixture_chapter.ipynb", "fixture_chapter", wrong)
+    with fixture_exercises() as (wrong, correct):
+        problems = chapter_problems(FIXTURES / "fixture_chapter.ipynb", "fixture_chapter", wrong, correct)
     assert not problems, "\n".join(problems)
 
 
 def test_the_tests_catch_a_check_without_teeth():
     """A check that accepts anything, with one wrong answer only, is reported on every count."""
-    with fixture_exercises() as wrong:
+    with fixture_exercises() as (wrong, correct):
         one_wrong = {"fx-centre": wrong["fx-centre"][:1]}
+        one_correct = {"fx-centre": correct["fx-centre"][:1]}
     nb = nbformat.read(FIXTURES / "fixture_chapter.ipynb", as_version=4)
     with isolated_registry():
         exercise("fx-centre", title="Centre the data", chapter="fixture_chapter")(lambda answer: None)
-        problems = exercise_problems(ae.exercises.get("fx-centre"), nb, "fixture_chapter.ipynb", one_wrong)
+        problems = exercise_problems(ae.exercises.get("fx-centre"), nb, "fixture_chapter.ipynb", one_wrong, one_correct)
     text = "\n".join(problems)
     assert "accepted the wrong answer 'centred the rows instead of the columns'" in text, text
     assert "accepted the wrong answer 'None'" not in text, "check() itself must reject None"
     assert "fewer than 2 wrong answers" in text and "fewer than 2 distinct inputs" in text, text
+    assert "fewer than 2 correct alternatives" in text, text
     assert "the stub did not give one 'not attempted' line" in text, text
+
+
+def test_the_tests_catch_a_check_that_refuses_a_correct_answer():
+    """A check too strict for a correct answer written another way is reported, naming that answer."""
+    with fixture_exercises() as (wrong, correct):
+        pass
+    nb = nbformat.read(FIXTURES / "fixture_chapter.ipynb", as_version=4)
+
+    def strict(answer):  # only a float64 NumPy result passes: the float32 alternative is refused
+        X = np.arange(6.0).reshape(2, 3)
+        got = call(answer, X)
+        if not (isinstance(got, np.ndarray) and got.dtype == np.float64):
+            raise WrongAnswer("the result must be a float64 NumPy array")
+        expect_close(got, X - X.mean(axis=0), name="centre(X)")
+
+    with isolated_registry():
+        exercise("fx-centre", title="Centre the data", chapter="fixture_chapter")(strict)
+        problems = exercise_problems(ae.exercises.get("fx-centre"), nb, "fixture_chapter.ipynb", wrong, correct)
+    text = "\n".join(problems)
+    assert "refused the correct answer 'float32 arithmetic, a loop over the columns'" in text, text
+    assert "refused the correct answer 'scikit-learn" not in text, text
 
 
 def test_catalog_lists_id_title_and_chapter():
