@@ -11,12 +11,16 @@ same path independently of the real chapters.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import functools
 import hashlib
 import inspect
 import io
+import math
 import re
+import sys
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +204,96 @@ def test_every_chapter_has_three_checked_exercises():
         counts[e.chapter] = counts.get(e.chapter, 0) + 1
     short = {chapter: n for chapter, n in counts.items() if n < MIN_PER_CHAPTER}
     assert not short, f"chapters with fewer than {MIN_PER_CHAPTER} checked exercises (chapter: count): {short}"
+
+
+# --- numbers in exercise statements: glued, or a constant of the check --------------------------
+
+EXERCISE_DIRECTIVE = re.compile(r"^(?P<fence>`{3,}|:{3,})\{exercise\}[^\n]*\n(?P<body>.*?)^(?P=fence)\s*$", re.S | re.M)
+ROLE = re.compile(r"\{[\w:-]+\}`[^`]*`")  # {glue:text}`name:.2f`, {ref}`label`, {cite}`key`: not typed numbers
+NUMBER = re.compile(r"(?<![\w.,\\^{])(\d{1,3}(?:,\d{3})+|\d+)(\.\d+)?(?!\w)")
+# Numbers a statement may type, with the reason. Anything else must be glued or be a constant of the check.
+ALLOWED_NUMBERS = {
+    0.0: "zero", 1.0: "one (an index, a unit, a range [0, 1])", 2.0: "two (a square, a pair, log base 2)",
+    28.0: "the side of an MNIST digit (28x28 pixels), a fact of the data set",
+}
+
+
+def statement_numbers(statement: str) -> list[float]:
+    """The numbers typed in an exercise statement, outside roles (glue, references, citations)."""
+    text = re.sub(r"^:label:.*$", "", ROLE.sub(" ", statement), flags=re.M)
+    text = re.sub(r"(\d)[x×](\d)", r"\1 x \2", text)  # 64x64: two numbers
+    return [float((m.group(1) + (m.group(2) or "")).replace(",", "")) for m in NUMBER.finditer(text)]
+
+
+def _numeric_literals(tree: ast.AST) -> set[float]:
+    return {
+        float(n.value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float)) and not isinstance(n.value, bool)
+    }
+
+
+def check_constants(ex: Exercise) -> set[float]:
+    """Every number written in the check: its literals, the module constants it names, and those of
+    the module's functions it calls (followed within the check's module)."""
+    module = sys.modules[ex.checker.__module__]
+    assigned = {}
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.Assign | ast.AnnAssign):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, ast.Name):
+                    assigned[target.id] = node.value
+    values: set[float] = set()
+    seen, todo = set(), [ex.checker]
+    while todo:
+        function = todo.pop()
+        if function in seen:
+            continue
+        seen.add(function)
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+        values |= _numeric_literals(tree)
+        for name in {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}:
+            if name in assigned:
+                values |= _numeric_literals(assigned[name])
+            obj = getattr(module, name, None)
+            if inspect.isfunction(obj) and obj.__module__ == module.__name__:
+                todo.append(obj)
+    return values
+
+
+def untraced_numbers(statement: str, constants: set[float]) -> list[float]:
+    """Numbers in ``statement`` that are neither allowed nor a constant (or a percentage of one)."""
+    return [
+        v for v in statement_numbers(statement)
+        if v not in ALLOWED_NUMBERS and not any(math.isclose(v, c) or math.isclose(v / 100, c) for c in constants)
+    ]
+
+
+def test_statement_numbers_are_read_from_text_not_roles():
+    statement = (
+        "```{exercise} A codec\n:label: comp-x\n\nSpend between 24 and 36 bits on 4,000 digits of 28x28,"
+        " at least {glue:text}`psnr:.1f` dB, as in {numref}`fig-3`, at 14.5 dB and 50 %; use $x_1$ and fc2.\n```"
+    )
+    assert statement_numbers(statement) == [24.0, 36.0, 4000.0, 28.0, 28.0, 14.5, 50.0]
+    assert untraced_numbers(statement, {24.0, 36, 4000, 0.5}) == [14.5]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_exercise_statements_type_no_untraced_number(path):
+    """The intro promises that numbers come from computations: in a statement, a typed number is a
+    constant of its check (so statement and check agree) or allowed above; all else is glued."""
+    exercises = {e.id: e for e in ae.exercises.catalog()}
+    problems = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        for match in EXERCISE_DIRECTIVE.finditer(cell.source if cell.cell_type == "markdown" else ""):
+            label = re.search(r":label:\s*(\S+)", match.group("body")).group(1)
+            constants = check_constants(exercises[label]) if label in exercises else set()
+            if bad := untraced_numbers(match.group(0), constants):
+                problems.append(f"{label}: {', '.join(f'{v:g}' for v in bad)}")
+    assert not problems, (
+        f"{path.name}: numbers typed in exercise statements that are neither glued nor a constant of the "
+        "check (glue them, or use the check's constant):\n  " + "\n  ".join(problems)
+    )
 
 
 # --- the fixture chapter: the same path, independent of the chapters ----------------------------
