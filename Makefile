@@ -17,7 +17,7 @@ WORKERS ?= 2
 # One BLAS/torch thread per process: two processes with two threads each on two cores thrash.
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install book test check unit notebooks book-fresh browser student lab pretrain clean
+.PHONY: install book plain test check unit notebooks book-fresh browser student lab pretrain clean
 
 ## install: the virtual environment with the pinned versions, and MathJax for offline math
 install: $(STAMP) $(MATHJAX)
@@ -41,9 +41,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	$(SUDO) DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-## book: build the HTML book into _build/html, executing every notebook (cached between builds)
+## book: build the HTML book into _build/html, executing every notebook (cached between builds),
+## then the plain notebooks (notebooks/: commit them with the chapter) that the download button serves
 book: install
 	$(JB)
+	$(PY) tools/plain_notebooks.py
+
+## plain: notebooks/ again from the built book (what `make book` does after building)
+plain: install
+	$(PY) tools/plain_notebooks.py
 
 ## test: every test from scratch, as two jobs side by side (one per core): the tests (`check` in
 ## one process: unit and exercise tests, every student notebook run top to bottom) and the book
@@ -53,14 +59,19 @@ test: install $(CHROMIUM)
 	$(ONE_THREAD) $(MAKE) --no-print-directory -j2 --output-sync=target WORKERS=0 check book-fresh
 	$(MAKE) --no-print-directory browser
 
-## check: every test but the browser's, shared test by test between $(WORKERS) workers (the
-## notebook tests first, see tests/conftest.py)
+## check: every test but those that need the built book, shared between $(WORKERS) workers (the
+## notebook tests first, see tests/conftest.py), and the student release of the plain notebooks
+## run top to bottom under nbval (one notebook per worker)
+STUDENT_RUN := _build/student-nbval
 check: install
-	$(ONE_THREAD) $(PY) -m pytest -m "not browser" -n $(WORKERS) --dist load --maxschedchunk 1 tests
+	rm -rf $(STUDENT_RUN)
+	$(PY) tools/make_student.py notebooks $(STUDENT_RUN) >/dev/null
+	$(ONE_THREAD) $(PY) -m pytest -m "not browser and not built" -n $(WORKERS) --dist loadgroup \
+	  --nbval-lax --nbval-current-env tests $(STUDENT_RUN)
 
 ## unit: the quick tests: all but those that run whole notebooks and the browser's
 unit: install
-	$(ONE_THREAD) $(PY) -m pytest -m "not browser and not notebooks" -n $(WORKERS) tests
+	$(ONE_THREAD) $(PY) -m pytest -m "not browser and not notebooks and not built" -n $(WORKERS) tests
 
 ## notebooks: the chapters under nbval, a quicker check of a chapter than the book build
 ## (one chapter: `make notebooks NB=chapters/06_pca.ipynb`)
@@ -73,12 +84,15 @@ book-fresh: install
 	rm -rf _build/.jupyter_cache _build/.doctrees _build/html
 	start=$$(date +%s); $(JB); echo "book-fresh: built in $$(( $$(date +%s) - start )) s"
 
+## browser: the tests that need the built book: the pages in Chromium, a plain notebook in
+## JupyterLab, the plain notebooks in step with the book, no MyST in any notebook a student opens
 browser: install $(CHROMIUM)
-	$(PY) -m pytest tests -m browser
+	$(PY) -m pytest tests -m "browser or built"
 
-## student: student notebooks (solutions replaced by stubs) into student/; never overwrites your edits
+## student: student notebooks (solutions replaced by stubs) from notebooks/ into student/; never
+## overwrites your edits (a newer version of an edited one goes to student/updates/)
 student: install
-	$(PY) tools/make_student.py chapters student
+	$(PY) tools/make_student.py notebooks student
 
 ## lab: the student notebooks in JupyterLab (makes them first; installs JupyterLab the first time)
 lab: student $(LAB)
@@ -91,5 +105,7 @@ $(LAB): $(STAMP)
 pretrain: install
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) scripts/pretrain_codec.py --jobs 2
 
+## clean: the build and caches; student/ (your work) is kept
 clean:
-	rm -rf _build student .pytest_cache
+	rm -rf _build .pytest_cache
+	@if [ -d student ]; then echo "student/ kept (your work); delete it yourself if you want it gone"; fi

@@ -1,7 +1,9 @@
 """The student release: chapter notebooks with solutions replaced by stubs.
 
-``python tools/make_student.py chapters student`` (``make student``) writes one student notebook
-per chapter. In a code cell, the lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` become
+``python tools/make_student.py notebooks student`` (``make student``) writes one student notebook
+per chapter from the plain notebooks (``notebooks/``, see ``tools/plain_notebooks.py``: cells of a
+solution carry the tag ``solution`` and ``metadata.exercise_solution``); it also reads chapters
+written in MyST (``chapters/``, the tests' fixture). In a code cell, the lines between ``# BEGIN SOLUTION`` and ``# END SOLUTION`` become
 one line raising ``NotImplementedError`` that names the exercise; solution prose (a ``{solution}``
 directive, or markdown inside a ``{solution-start}`` ... ``{solution-end}`` block) is replaced by a
 short note. Outputs are cleared. A notebook that breaks these conventions stops the release with a
@@ -11,6 +13,9 @@ A student's work is never lost: a manifest (``.release.json`` in the destination
 every notebook's cells as they were written. A notebook whose cells no longer match is the
 student's and is left alone; a notebook the student has not touched is updated; every write is
 atomic (a temporary file renamed over the target), so an interruption leaves the old file whole.
+When the chapter behind an edited notebook changes, the new version is written to
+``updates/<name>`` in the destination, and the command that shows the difference is printed
+(nbdime's ``nbdiff``).
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import nbformat
 
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 MANIFEST = ".release.json"
+UPDATES = "updates"  # the folder, inside the destination, for newer versions of edited notebooks
+SOLUTION_KEY = "exercise_solution"  # a plain notebook's cell of the solution of this exercise
 _MANIFEST_FORMAT = 2
 _DIRECTIVE = re.compile(r"^\s*(?P<fence>`{3,}|:{3,})\{(?P<kind>solution-start|solution-end|solution)\}\s*(?P<label>\S*)")
 _IPYTHON_MAGIC = re.compile(r"^(\s*)[%!]")  # a %magic or !shell line
@@ -170,8 +177,30 @@ def _process(notebook: nbformat.NotebookNode, name: str) -> tuple[nbformat.Noteb
     nb = nbformat.from_dict(json.loads(json.dumps(notebook)))
     gated: str | None = None
     blocks: dict[str, list[tuple[str, str]]] = {}
+    kept_cells = []
+    noted: set[str] = set()
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index + 1}" + (f" (id {cell.id})" if cell.get("id") else "")
+        kept_cells.append(cell)
+        plain = cell.get("metadata", {}).get(SOLUTION_KEY)
+        if plain is not None:  # a plain notebook's solution cell (tools/plain_notebooks.py)
+            if gated is not None:
+                raise ReleaseError(f"{where}: a plain solution cell inside the MyST solution of {gated}")
+            blocks.setdefault(plain, [])
+            if cell.cell_type == "code":
+                original = cell.source
+                cell.source = _student_code(original, plain, where)
+                blocks[plain].append((original, cell.source))
+                cell.outputs = []
+                cell.execution_count = None
+            elif cell.source.lstrip().startswith("#### Solution to Exercise") and "\n" not in cell.source.strip():
+                kept_cells.pop()  # the heading of a code solution: the stub follows the statement
+            elif plain in noted:
+                kept_cells.pop()
+            else:
+                cell.source = REMOVED_NOTE
+                noted.add(plain)
+            continue
         if cell.cell_type == "markdown":
             before = gated
             cell.source, gated = _student_markdown(cell.source, gated, where)
@@ -188,6 +217,7 @@ def _process(notebook: nbformat.NotebookNode, name: str) -> tuple[nbformat.Noteb
             cell.execution_count = None
     if gated is not None:
         raise ReleaseError(f"{name}: {{solution-start}} {gated} has no {{solution-end}}")
+    nb.cells = kept_cells
     return nb, {
         label: Solution("\n\n".join(c for c, _ in cells), "\n\n".join(s for _, s in cells))
         for label, cells in blocks.items()
@@ -213,6 +243,7 @@ class ReleaseReport:
     unchanged: list[str] = field(default_factory=list)
     kept: list[str] = field(default_factory=list)
     newer_available: list[str] = field(default_factory=list)  # kept, and the chapter has changed since
+    updates: dict[str, str] = field(default_factory=dict)  # kept name -> path of the newer version
     manifest_problem: str = ""
 
 
@@ -309,6 +340,11 @@ def release(source_dir: Path, dest_dir: Path) -> ReleaseReport:
                 report.kept.append(name)
                 if name in manifest and digest not in manifest[name]:
                     report.newer_available.append(name)
+                    newer = dest_dir / UPDATES / name
+                    report.updates[name] = str(newer)
+                    if _file_digest(newer) != digest:
+                        newer.parent.mkdir(exist_ok=True)
+                        _atomic_write(newer, nbformat.writes(nb).encode() + b"\n")
                 continue
             report.updated.append(name)
         to_write[name] = (nbformat.writes(nb).encode() + b"\n", digest)
@@ -346,6 +382,12 @@ def main(argv: list[str] | None = None) -> int:
             f"kept       {args.dest / name}: you have changed it, so it was not overwritten.{newer} "
             f"For a fresh copy, rename or delete it and run `make student` again."
         )
+        if name in report.updates:
+            print(
+                f"newer      {report.updates[name]}: the new version of the chapter. What changed: "
+                f"`nbdiff {args.dest / name} {report.updates[name]}` (nbdime; `.venv/bin/nbdiff` in "
+                "this repository, `nbdiff-web` shows it in the browser)"
+            )
     return 0
 
 
