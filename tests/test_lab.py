@@ -28,6 +28,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 SCREENSHOT = ROOT / "_build" / "lab_exercise.png"
+PLAIN = ROOT / "notebooks"
 MARKUP = re.compile(r"\{[a-zA-Z][\w:-]*\}`|```|:::|^\s*\([^()\s]+\)=\s*$|:label:", re.M)
 
 pytestmark = pytest.mark.browser
@@ -55,7 +56,7 @@ def lab(tmp_path_factory):
     if not lab_bin.exists():
         pytest.fail("JupyterLab is missing: `make install` installs it (a dev dependency)", pytrace=False)
     folder = tmp_path_factory.mktemp("student")
-    make_student.release(ROOT / "notebooks", folder)
+    make_student.release(PLAIN, folder)
     settings = tmp_path_factory.mktemp("lab-settings")
     # Render every cell (JupyterLab only puts cells near the viewport in the page by default).
     tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
@@ -102,10 +103,16 @@ def test_an_exercise_renders_as_text_with_typeset_math_in_jupyterlab(lab):
             page = browser.new_page(viewport={"width": 1280, "height": 900})
             page.goto(f"{base}lab/tree/{name}", wait_until="domcontentloaded")
             page.wait_for_selector(".jp-Notebook .jp-MarkdownCell", timeout=120_000)
-            cell = page.locator(".jp-MarkdownCell", has=page.get_by_role("heading", name=re.compile(re.escape(heading[:40]))))
-            cell.first.wait_for(timeout=60_000)
+            title = heading.split(" (`")[0]  # the id in backticks renders as code
+            cell = page.locator(".jp-MarkdownCell", has=page.get_by_role("heading", name=re.compile(re.escape(title))))
+            try:
+                cell.first.wait_for(timeout=60_000)
+            except Exception:
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT))
+                raise
             cell = cell.first
-            cell.scroll_into_view_if_needed()
+            cell.evaluate("e => e.scrollIntoView({block: 'start'})")
             cell.locator("mjx-container").first.wait_for(timeout=60_000)  # MathJax has typeset the math
             text = cell.inner_text()
             maths = cell.locator("mjx-container").count()
