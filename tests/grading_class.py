@@ -1,0 +1,115 @@
+"""A synthetic class for the grader's tests (and for timing it): one folder per student, built
+from the student release of the chapters (tools/make_student.py) in a temporary folder.
+
+``complete``: every chapter's solution pasted into the student notebook; the other students are the
+bad submissions of issue 21, each a copy of the release with one notebook changed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from make_student import release, solutions
+
+REPO = Path(__file__).resolve().parents[1]
+CHAPTERS = REPO / "chapters"
+
+
+def paste_solutions(student: nbformat.NotebookNode, chapter: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The student notebook with every stubbed code cell replaced by the chapter's cell."""
+    stubs = {s.student_code: s.code for s in solutions(chapter, name).values()}
+    assert len(student.cells) == len(chapter.cells), f"{name}: the release changed the number of cells"
+    for mine, theirs in zip(student.cells, chapter.cells):
+        if mine.cell_type == "code" and "NotImplementedError(\"Exercise " in mine.source:
+            mine.source = theirs.source
+    assert stubs, name
+    return student
+
+
+def edit_answer(folder: Path, chapter: str, exercise_id: str, code: str) -> None:
+    """Replace the (first) stubbed answer cell of ``exercise_id`` in ``folder/chapter.ipynb``."""
+    path = folder / f"{chapter}.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    marker = f'NotImplementedError("Exercise {exercise_id}: '
+    cell = next(c for c in nb.cells if c.cell_type == "code" and marker in c.source)
+    cell.source = code
+    nbformat.write(nb, path)
+
+
+def build_release(dest: Path) -> Path:
+    """The untouched student release in ``dest``."""
+    release(CHAPTERS, dest)
+    return dest
+
+
+def build_complete(release_dir: Path, dest: Path) -> Path:
+    """A copy of the release with every solution pasted in."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(CHAPTERS.glob("*.ipynb")):
+        student = nbformat.read(release_dir / path.name, as_version=4)
+        chapter = nbformat.read(path, as_version=4)
+        nbformat.write(paste_solutions(student, chapter, path.name), dest / path.name)
+    return dest
+
+
+def copy_release(release_dir: Path, dest: Path, only: tuple[str, ...] = ()) -> Path:
+    """A copy of the release (or of the notebooks named in ``only``)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for path in sorted(release_dir.glob("*.ipynb")):
+        if not only or path.stem in only:
+            shutil.copyfile(path, dest / path.name)
+    return dest
+
+
+# The bad submissions: (student, chapter, exercise, answer code). Each is a release with one answer.
+PCA = "06_pca"
+WHITEN = "def pca_whiten(X, k):\n    X = X - X.mean(axis=0)\n    U, s, Vt = np.linalg.svd(X, full_matrices=False)\n    return X @ Vt[:k].T / (s[:k] / np.sqrt(len(X) - 1))\n"
+BAD_ANSWERS = {
+    "infinite_loop": ("pca-power-iteration", "def first_principal_component(X):\n    while True:\n        pass\n"),
+    "memory_hog": ("pca-power-iteration", "def first_principal_component(X):\n    hoard = []\n    while True:\n        hoard.append(np.ones(10**7))\n"),
+    "exits": ("pca-power-iteration", "import os\nos._exit(0)\n"),
+    "system_exit": ("pca-power-iteration", "def first_principal_component(X):\n    raise SystemExit(0)\n"),
+    "patches_check": (
+        "pca-power-iteration",
+        "ae.exercises.check = lambda *args, **kwargs: True\n"
+        "ae.exercises.core.expect_close = lambda *args, **kwargs: None\n"
+        "ae.exercises.core.expect_array = lambda value, *args, **kwargs: value\n"
+        "def first_principal_component(X):\n    return np.ones(X.shape[1])\n",
+    ),
+    "writes_files": (
+        "pca-power-iteration",
+        "import pathlib\n"
+        "for target in [OUT / 'grades.csv', REPO / 'code/autoencoders/exercises/core.py', pathlib.Path(ae.__file__)]:\n"
+        "    try:\n        target.write_text('hacked')\n    except OSError as err:\n        print(err)\n"
+        "def first_principal_component(X):\n    return np.ones(X.shape[1])\n",
+    ),
+    "network": (
+        "pca-power-iteration",
+        "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n",
+    ),
+}
+
+
+def build_class(root: Path, out: Path) -> dict[str, Path]:
+    """The synthetic class of issue 21 under ``root`` (``out`` is where the grader will write)."""
+    rel = build_release(root / "_release")
+    klass = root / "class"
+    folders = {"untouched": copy_release(rel, klass / "untouched"), "complete": build_complete(rel, klass / "complete")}
+    for student, (exercise_id, code) in BAD_ANSWERS.items():
+        folder = copy_release(rel, klass / student, only=(PCA,))
+        code = code.replace("OUT /", f"pathlib.Path({str(out)!r}) /").replace("REPO /", f"pathlib.Path({str(REPO)!r}) /")
+        edit_answer(folder, PCA, exercise_id, code)
+        edit_answer(folder, PCA, "pca-whiten", WHITEN)  # one correct answer: graded, not lost
+        folders[student] = folder
+    # Files: invalid JSON, a missing chapter (all but one), a renamed file, an unknown extra file.
+    files = copy_release(rel, klass / "bad_files", only=(PCA, "05_generation"))
+    edit_answer(files, PCA, "pca-whiten", WHITEN)
+    (files / "05_generation.ipynb").write_text('{"cells": [ this is not JSON')
+    (files / f"{PCA}.ipynb").rename(files / f"{PCA} (1).ipynb")
+    (files / "notes.txt").write_text("my notes")
+    folders["bad_files"] = files
+    return folders
