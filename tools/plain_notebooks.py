@@ -111,10 +111,15 @@ class Book:
         return {kind: {name: (item[2], item[3]) for name, item in items.items()} for kind, items in inv.items()}
 
     @cached_property
+    def env(self):
+        """Sphinx's build environment of the book (numbers of figures and exercises, labels)."""
+        with open(self.build / ".doctrees" / "environment.pickle", "rb") as f:
+            return pickle.load(f)
+
+    @cached_property
     def numbers(self) -> dict[str, tuple[str, tuple[int, ...]]]:
         """Every numbered object of the book: label -> (kind, number), from Sphinx's environment."""
-        with open(self.build / ".doctrees" / "environment.pickle", "rb") as f:
-            env = pickle.load(f)
+        env = self.env
         found: dict[str, tuple[str, tuple[int, ...]]] = {}
         for per_type in env.toc_fignumbers.values():
             for kind, ids in per_type.items():
@@ -137,6 +142,11 @@ class Book:
         for kind, items in self.inventory.items():
             if name in items:
                 return self.base + items[name][0], items[name][1]
+        std = self.env.domaindata["std"]
+        for table in ("labels", "anonlabels"):
+            if name in std.get(table, {}):
+                doc, anchor, *title = std[table][name]
+                return f"{self.base}{doc}.html#{anchor}", (title[0] if title and title[0] else name)
         raise ExportError(f"{where}: the label {name!r} is not in the built book's objects.inv")
 
     def doc(self, docname: str, where: str) -> tuple[str, str]:
