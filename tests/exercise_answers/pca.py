@@ -111,6 +111,7 @@ WRONG_ANSWERS = {
         ("plain SGD on the summed squared error with lr = 0.1 (diverges)",
          _loop(optimiser=torch.optim.SGD, lr=0.1, loss_fn=_summed_loss)),
         ("forgot optimizer.step()", _loop(step=False)),
+        ("forgot optimizer.zero_grad(): the gradients pile up", _loop(zero_grad=False)),
         ("only the decoder W2 is optimised", _loop(params=lambda m: [m.W2])),
         ("too few steps (20)", _loop(steps=20)),
         ("learning rate far too small (1e-5)", _loop(lr=1e-5)),
@@ -138,11 +139,182 @@ WRONG_ANSWERS = {
     ],
     "pca-randomized-svd": [
         ("no power iterations: the plain range finder", _rsvd(iterations=0)),
+        ("a single power iteration", _rsvd(iterations=1)),
         ("no oversampling and no power iterations", _rsvd(oversample=0, iterations=0)),
         ("power iterations without orthonormalising in between",
          _rsvd(iterations=4, orthonormalise=False)),
         ("returned all k + p triplets", _rsvd(keep_extra=True)),
         ("the first k columns of Q, without the small SVD", _rsvd(small_svd=False)),
         ("the exact SVD of X", _rsvd(direct=True)),
+    ],
+}
+
+
+# --- correct answers written differently from the reference solutions --------------------------
+
+
+def _lbfgs_loop(model, X):
+    """Full-batch L-BFGS with a closure, on the mean squared error."""
+    opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=20, history_size=20,
+                            line_search_fn="strong_wolfe")
+    losses = []
+
+    def closure():
+        opt.zero_grad()
+        loss = ((X - model(X)) ** 2).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(25):
+        losses.append(float(opt.step(closure).detach()))
+    return losses
+
+
+def _hand_gradient_loop(model, X):
+    """Gradient descent with momentum and hand-written gradients: no autograd, no optimiser."""
+    scale = float((X**2).sum())
+    W1, W2 = model.W1.data, model.W2.data      # updated in place
+    m1, m2 = torch.zeros_like(W1), torch.zeros_like(W2)
+    losses = []
+    for _ in range(3000):
+        Z = X @ W1
+        residual = X - Z @ W2
+        losses.append(float((residual**2).sum()) / scale)
+        g2 = -2 * Z.T @ residual / scale
+        g1 = -2 * X.T @ (residual @ W2.T) / scale
+        m1.mul_(0.9).add_(g1)
+        m2.mul_(0.9).add_(g2)
+        W1 -= 0.1 * m1
+        W2 -= 0.1 * m2
+    return losses
+
+
+def _adam_summed_loop(model, X):
+    """Adam on the summed squared error (Adam's steps do not depend on the loss's scale)."""
+    return _loop(steps=1500, lr=2e-2, loss_fn=_summed_loss)(model, X)
+
+
+def _power_explicit_covariance(X):
+    """np.cov forms the covariance; iterate until the direction stops changing; sign flipped."""
+    C = np.cov(X, rowvar=False)
+    v = np.full(C.shape[0], 1.0) / np.sqrt(C.shape[0])
+    for _ in range(10_000):
+        w = C @ v
+        w /= np.linalg.norm(w)
+        if np.linalg.norm(w - v) < 1e-13:
+            v = w
+            break
+        v = w
+    return -v
+
+
+def _power_torch(X):
+    """Power iteration in torch (float64), a few hundred steps, as a Python list."""
+    Xc = torch.tensor(X - X.mean(axis=0))
+    v = torch.ones(Xc.shape[1], dtype=torch.float64)
+    for _ in range(300):
+        v = Xc.T @ (Xc @ v)
+        v = v / torch.linalg.vector_norm(v)
+    return v.tolist()
+
+
+def _whiten_eigh(X, k):
+    """Eigenvectors of the covariance (eigh) instead of an SVD."""
+    Xc = X - X.mean(axis=0)
+    lam, V = np.linalg.eigh(Xc.T @ Xc / (len(X) - 1))
+    lam, V = lam[::-1][:k], V[:, ::-1][:, :k]
+    return Xc @ V / np.sqrt(lam)
+
+
+def _whiten_sklearn(X, k):
+    """scikit-learn's PCA(whiten=True)."""
+    from sklearn.decomposition import PCA
+    return PCA(n_components=k, whiten=True, svd_solver="full").fit_transform(X)
+
+
+def _whiten_left_vectors_biased(X, k):
+    """The left singular vectors scaled by sqrt(n): the divide-by-n convention, signs flipped."""
+    U, s, Vt = np.linalg.svd(X - X.mean(axis=0), full_matrices=False)
+    return -U[:, :k] * np.sqrt(len(X))
+
+
+def _stream_chan(batches, k):
+    """Chan et al.'s pairwise update of the mean and the scatter matrix, batch by batch."""
+    n, mean, scatter = 0, None, None
+    for b in batches:
+        m, b_mean = len(b), b.mean(axis=0)
+        b_scatter = (b - b_mean).T @ (b - b_mean)
+        if n == 0:
+            n, mean, scatter = m, b_mean, b_scatter
+            continue
+        delta = b_mean - mean
+        scatter = scatter + b_scatter + np.outer(delta, delta) * n * m / (n + m)
+        mean = mean + delta * m / (n + m)
+        n += m
+    _, _, Vt = np.linalg.svd(scatter)               # SVD of the symmetric scatter matrix
+    return Vt[:k]
+
+
+def _stream_torch_flipped(batches, k):
+    """Sums in torch, eigh in torch, one row loop, every component's sign flipped."""
+    n, total, outer = 0, None, None
+    for b in batches:
+        t = torch.as_tensor(b)
+        n += t.shape[0]
+        total = t.sum(0) if total is None else total + t.sum(0)
+        outer = t.T @ t if outer is None else outer + t.T @ t
+    mean = total / n
+    w, V = torch.linalg.eigh(outer / n - torch.outer(mean, mean))   # divide by n: same vectors
+    order = torch.argsort(w, descending=True)[:k]
+    return -np.stack([V[:, i].numpy() for i in order.tolist()])
+
+
+def _rsvd_eigh_small(X, k):
+    """Two power iterations, and the small problem solved by eigh of B B^T instead of an SVD."""
+    rng = np.random.default_rng(1)
+    Q = np.linalg.qr(X @ rng.normal(size=(X.shape[1], k + 10)))[0]
+    for _ in range(2):
+        Q = np.linalg.qr(X @ np.linalg.qr(X.T @ Q)[0])[0]
+    B = Q.T @ X
+    lam, W = np.linalg.eigh(B @ B.T)
+    lam, W = lam[::-1][:k], W[:, ::-1][:, :k]
+    s = np.sqrt(lam)
+    return Q @ W, s, (W.T @ B) / s[:, None]
+
+
+def _rsvd_torch(X, k):
+    """In torch (float64), with a sketch of k + 15 columns and three power iterations."""
+    A = torch.tensor(X)
+    g = torch.Generator().manual_seed(3)
+    Q = torch.linalg.qr(A @ torch.randn(A.shape[1], k + 15, generator=g, dtype=A.dtype))[0]
+    for _ in range(3):
+        Q = torch.linalg.qr(A.T @ Q)[0]
+        Q = torch.linalg.qr(A @ Q)[0]
+    U_B, s, Vt = torch.linalg.svd(Q.T @ A, full_matrices=False)
+    return (Q @ U_B)[:, :k].numpy(), s[:k].numpy(), Vt[:k].numpy()
+
+
+CORRECT_ANSWERS = {
+    "pca-train-loop": [
+        ("L-BFGS with a closure, on the mean squared error", _lbfgs_loop),
+        ("hand-written gradients and momentum, no autograd", _hand_gradient_loop),
+        ("Adam on the summed (not relative) squared error", _adam_summed_loop),
+    ],
+    "pca-power-iteration": [
+        ("np.cov and a convergence test, the opposite sign", _power_explicit_covariance),
+        ("torch, 300 steps, returned as a list", _power_torch),
+    ],
+    "pca-whiten": [
+        ("eigh of the covariance instead of an SVD", _whiten_eigh),
+        ("scikit-learn's PCA(whiten=True)", _whiten_sklearn),
+        ("left singular vectors, divide-by-n convention, signs flipped", _whiten_left_vectors_biased),
+    ],
+    "pca-streaming": [
+        ("Chan et al.'s pairwise merge of means and scatter matrices, SVD", _stream_chan),
+        ("torch, covariance divided by n, signs flipped", _stream_torch_flipped),
+    ],
+    "pca-randomized-svd": [
+        ("two power iterations, the small problem by eigh of B B^T", _rsvd_eigh_small),
+        ("torch, 15 oversampling columns, three power iterations", _rsvd_torch),
     ],
 }
