@@ -17,7 +17,7 @@ WORKERS ?= 2
 # One BLAS/torch thread per process: two processes with two threads each on two cores thrash.
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install book plain test check unit notebooks book-fresh browser student lab pretrain clean
+.PHONY: install book plain test check unit notebooks book-fresh browser student grade lab pretrain clean
 
 ## install: the virtual environment with the pinned versions, and MathJax for offline math
 install: $(STAMP) $(MATHJAX)
@@ -93,6 +93,12 @@ browser: install $(CHROMIUM)
 ## overwrites your edits (a newer version of an edited one goes to student/updates/)
 student: install
 	$(PY) tools/make_student.py notebooks student
+
+## grade: grade a class: SUBMISSIONS=<dir> (one folder per student, or student/ for your own work)
+## into OUT/grades.csv and OUT/feedback/<student>.md, JOBS exercises side by side (README: Grading)
+OUT ?= grades
+grade: install
+	$(ONE_THREAD) $(PY) tools/grade.py $(if $(SUBMISSIONS),"$(SUBMISSIONS)") --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
 
 ## lab: the student notebooks in JupyterLab (makes them first; installs JupyterLab the first time)
 lab: student $(LAB)

@@ -16,7 +16,8 @@ import nbformat
 from make_student import release, solutions
 
 REPO = Path(__file__).resolve().parents[1]
-CHAPTERS = REPO / "chapters"
+# The source of `make student`: the plain notebooks (notebooks/), or the chapters before they exist.
+CHAPTERS = REPO / "notebooks" if any((REPO / "notebooks").glob("*.ipynb")) else REPO / "chapters"
 
 
 def paste_solutions(student: nbformat.NotebookNode, chapter: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:

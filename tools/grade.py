@@ -165,9 +165,16 @@ class Release:
         return [e for chapter in self.chapters.values() for e in chapter]
 
 
-def load_release(catalog: list[dict], chapters_dir: Path = REPO / "chapters") -> Release:
+def release_source() -> Path:
+    """Where ``make student`` makes the release from: the plain notebooks, else the chapters."""
+    plain = REPO / "notebooks"
+    return plain if any(plain.glob("*.ipynb")) else REPO / "chapters"
+
+
+def load_release(catalog: list[dict], chapters_dir: Path | None = None) -> Release:
     """The exercises of every chapter (ids and titles from ``ae.exercises``, names and order from
     the chapter's check cells) and the untouched answer code of each."""
+    chapters_dir = chapters_dir or release_source()
     by_chapter: dict[str, list[dict]] = {}
     for entry in catalog:
         by_chapter.setdefault(entry["chapter"], []).append(entry)
