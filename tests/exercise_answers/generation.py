@@ -182,3 +182,122 @@ WRONG_ANSWERS = {
         ("returns the decoded images, not the codes", closest_returns_images),
     ],
 }
+
+
+# --- correct answers written differently from the reference -----------------------------------
+
+def loss_sampled_kl(model, x, beta=1.0):
+    """Kingma and Welling's one-sample rate: log q(z | x) - log p(z) at the drawn z."""
+    mu, logvar = model.encode(x)
+    eps = torch.randn_like(mu)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    log_q = -0.5 * (math.log(2 * math.pi) + logvar + eps**2).sum(1)
+    log_p = -0.5 * (math.log(2 * math.pi) + z**2).sum(1)
+    targets = x.reshape(len(x), -1)
+    distortion = F.binary_cross_entropy_with_logits(model.decode_logits(z), targets, reduction="none").sum(1)
+    return (distortion + beta * (log_q - log_p)).mean()
+
+
+def loss_with_distributions(model, x, beta=1.0):
+    """torch.distributions: rsample, a Bernoulli log-likelihood and the library's closed-form KL."""
+    D = torch.distributions
+    mu, logvar = model.encode(x)
+    q = D.Normal(mu, torch.exp(0.5 * logvar))
+    z = q.rsample()
+    log_lik = -F.binary_cross_entropy_with_logits(model.decode_logits(z), x.flatten(1), reduction="none")
+    rate = D.kl_divergence(q, D.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
+    return torch.mean(-log_lik.sum(-1) + beta * rate)
+
+
+def loss_sampled_log_prob(model, x, beta=1.0):
+    """One-sample rate from an Independent Normal's log_prob; the loss summed, then divided by n."""
+    D = torch.distributions
+    mu, logvar = model.encode(x)
+    q = D.Independent(D.Normal(mu, torch.exp(0.5 * logvar)), 1)
+    prior = D.Independent(D.Normal(torch.zeros_like(mu), torch.ones_like(mu)), 1)
+    z = q.rsample()
+    bce = F.binary_cross_entropy_with_logits(model.decode_logits(z), x.reshape(len(x), -1), reduction="sum")
+    return (bce + beta * (q.log_prob(z) - prior.log_prob(z)).sum()) / len(x)
+
+
+def codes_symmetric_square_root(codes, eps):
+    """The symmetric square root of the covariance (eigendecomposition) instead of Cholesky."""
+    mean = codes.mean(axis=0)
+    values, vectors = np.linalg.eigh(np.cov(codes, rowvar=False))
+    root = vectors @ np.diag(np.sqrt(values)) @ vectors.T
+    return mean + eps @ root
+
+
+def codes_loop_biased_covariance(codes, eps):
+    """The covariance written out with 1/n (ddof 0), one code at a time, with torch's Cholesky."""
+    centred = codes - codes.mean(axis=0)
+    cov = centred.T @ centred / len(codes)
+    L = torch.linalg.cholesky(torch.as_tensor(cov)).numpy()
+    return np.stack([codes.mean(axis=0) + L @ e for e in eps])
+
+
+def bound_with_distributions(log_joint, mu, logvar, m):
+    """torch.distributions.Normal's rsample and log_prob."""
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    z = q.rsample((m,))
+    log_w = log_joint(z) - q.log_prob(z).sum(-1)
+    return torch.logsumexp(log_w, 0) - math.log(m)
+
+
+def bound_max_shift(log_joint, mu, logvar, m):
+    """A log-mean-exp by hand (shift by the largest log-weight), log q from the standard normal
+    eps, returned as a float."""
+    sigma = torch.exp(0.5 * logvar)
+    eps = torch.randn(m, len(mu), dtype=mu.dtype)
+    z = mu + sigma * eps
+    log_q = (-0.5 * math.log(2 * math.pi) - torch.log(sigma) - 0.5 * eps**2).sum(1)
+    log_w = log_joint(z) - log_q
+    top = log_w.max()
+    return float(top + torch.log(torch.exp(log_w - top).mean()))
+
+
+def closest_lbfgs(decode, x, z0):
+    """L-BFGS on the summed squared error."""
+    z = z0.detach().clone().requires_grad_(True)
+    optimiser = torch.optim.LBFGS([z], lr=1, max_iter=500, line_search_fn="strong_wolfe",
+                                  tolerance_grad=1e-9, tolerance_change=1e-12)
+
+    def closure():
+        optimiser.zero_grad()
+        loss = ((decode(z) - x) ** 2).sum()
+        loss.backward()
+        return loss
+
+    optimiser.step(closure)
+    return z.detach()
+
+
+def closest_plain_steps(decode, x, z0, steps=1000, lr=0.02):
+    """Plain gradient steps on the summed squared error, by torch.autograd.grad, as NumPy."""
+    z = z0.detach().clone().requires_grad_(True)
+    for _ in range(steps):
+        (grad,) = torch.autograd.grad(((decode(z) - x) ** 2).sum(), z)
+        with torch.no_grad():
+            z -= lr * grad
+    return z.detach().numpy()
+
+
+CORRECT_ANSWERS = {
+    "gen-vae-loss": [
+        ("a one-sample rate log q(z|x) - log p(z) at the drawn z (Kingma and Welling)", loss_sampled_kl),
+        ("torch.distributions: rsample and kl_divergence", loss_with_distributions),
+        ("a one-sample rate from log_prob, in a loop over images", loss_sampled_log_prob),
+    ],
+    "gen-fitted-gaussian": [
+        ("the symmetric square root of the covariance", codes_symmetric_square_root),
+        ("covariance with 1/n, torch's Cholesky, a loop over the codes", codes_loop_biased_covariance),
+    ],
+    "gen-iw-bound": [
+        ("torch.distributions.Normal rsample and log_prob", bound_with_distributions),
+        ("a log-mean-exp by hand, log q from eps, a float", bound_max_shift),
+    ],
+    "gen-closest-code": [
+        ("L-BFGS with a line search", closest_lbfgs),
+        ("plain gradient steps on the summed error, codes as NumPy", closest_plain_steps),
+    ],
+}

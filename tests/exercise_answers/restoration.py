@@ -134,7 +134,7 @@ def no_noise(batch, max_sigma):
 # --- restoration-inpaint-pca --------------------------------------------------------------------
 
 def _project(rows, mean, components):
-    return mean + (rows - mean) @ components.T @ components
+    return mean + (rows - mean) @ components @ components.T
 
 
 def project_whole_image(images, mask, mean, components):
@@ -144,16 +144,25 @@ def project_whole_image(images, mask, mean, components):
 def known_pixels_not_kept(images, mask, mean, components):
     out = np.empty_like(images)
     for i, (x, m) in enumerate(zip(images, mask)):
-        z = np.linalg.lstsq(components[:, ~m].T, x[~m] - mean[~m], rcond=None)[0]
-        out[i] = mean + z @ components
+        z = np.linalg.lstsq(components[~m], x[~m] - mean[~m], rcond=None)[0]
+        out[i] = mean + components @ z
     return out
 
 
 def mask_inverted(images, mask, mean, components):
     out = images.copy()
     for i, (x, m) in enumerate(zip(images, mask)):
-        z = np.linalg.lstsq(components[:, m].T, x[m] - mean[m], rcond=None)[0]
-        out[i, ~m] = (mean + z @ components)[~m]
+        z = np.linalg.lstsq(components[m], x[m] - mean[m], rcond=None)[0]
+        out[i, ~m] = (mean + components @ z)[~m]
+    return out
+
+
+def directions_as_rows(images, mask, mean, components):
+    """Reads components as (k, d), directions as rows, the way chapter 04 once wrote V."""
+    out = images.copy()
+    for i, (x, m) in enumerate(zip(images, mask)):
+        z = np.linalg.lstsq(components[:, ~m].T, x[~m] - mean[~m], rcond=None)[0]
+        out[i, m] = (mean + z @ components)[m]
     return out
 
 
@@ -200,5 +209,119 @@ WRONG_ANSWERS = {
         ("the mask read the wrong way round: fits the hole, overwrites the known pixels", mask_inverted),
         ("fills the hole with the mean digit", mean_fill),
         ("two passes of the projection loop", few_passes),
+        ("the directions read as rows of a (k, d) matrix", directions_as_rows),
+    ],
+}
+
+
+# --- correct answers written differently from the reference -----------------------------------
+
+def drop_pixels_choice(images, fraction, seed):
+    """rng.choice without replacement, image by image, on a flat copy."""
+    images = np.array(images, dtype=float)
+    n, h, w = images.shape
+    rng = np.random.default_rng(seed)
+    flat, mask = images.reshape(n, -1), np.zeros((n, h * w), dtype=bool)
+    for i in range(n):
+        chosen = rng.choice(h * w, size=int(round(fraction * h * w)), replace=False)
+        mask[i, chosen] = True
+        flat[i, chosen] = HOLE
+    return flat.reshape(n, h, w), mask.reshape(n, h, w)
+
+
+def drop_pixels_argsort(images, fraction, seed):
+    """Vectorised: the smallest random keys of each image mark its missing pixels (torch output
+    converted back)."""
+    images = np.asarray(images, dtype=float)
+    n, h, w = images.shape
+    keys = np.random.default_rng(seed).random((n, h * w))
+    ranks = keys.argsort(axis=1).argsort(axis=1)
+    mask = (ranks < round(fraction * h * w)).reshape(n, h, w)
+    corrupted = images.copy()
+    corrupted[mask] = HOLE
+    return corrupted, mask
+
+
+def train_denoiser_dataloader(model, clean, sigma, epochs):
+    """A DataLoader with shuffle, noise from torch.normal, summed squared error (Adam does not
+    care about the loss's scale), and the model frozen and in eval mode afterwards."""
+    loader = torch.utils.data.DataLoader(clean, batch_size=50, shuffle=True)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(epochs):
+        for batch in loader:
+            noisy = torch.clamp(batch + torch.normal(0.0, sigma, size=batch.shape), 0.0, 1.0)
+            loss = ((model(noisy) - batch) ** 2).sum()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    for parameter in model.parameters():
+        parameter.requires_grad_(False)
+    return model.eval()
+
+
+def train_denoiser_indices(model, clean, sigma, epochs):
+    """Batches from a NumPy permutation of indices, noise via randn and a mask-free clip."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    for epoch in range(epochs):
+        order = np.random.default_rng(epoch).permutation(len(clean))
+        for start in range(0, len(clean), 50):
+            batch = clean[torch.from_numpy(order[start:start + 50])]
+            noisy = torch.minimum(torch.maximum(batch + sigma * torch.randn(batch.shape),
+                                                torch.tensor(0.0)), torch.tensor(1.0))
+            optimizer.zero_grad()
+            F.mse_loss(model(noisy), batch, reduction="mean").backward()
+            optimizer.step()
+    return model
+
+
+def add_noise_uniform_(batch, max_sigma):
+    """Levels from Tensor.uniform_, noise from torch.normal."""
+    level = torch.empty(len(batch), 1).uniform_(0, max_sigma)
+    return torch.clamp(batch + level * torch.normal(0.0, 1.0, size=batch.shape), 0, 1)
+
+
+def add_noise_row_loop(batch, max_sigma):
+    """One row at a time, the level from torch.distributions.Uniform."""
+    level = torch.distributions.Uniform(0.0, max_sigma)
+    rows = [(row + level.sample() * torch.randn(row.shape)).clamp(0, 1) for row in batch]
+    return torch.stack(rows)
+
+
+def fill_normal_equations(images, mask, mean, components):
+    """The normal equations (V_K^T V_K) z = V_K^T (x - mu)_K, solved per image."""
+    filled = np.array(images, dtype=float)
+    for x, m in zip(filled, mask):
+        known = components[~m]
+        z = np.linalg.solve(known.T @ known, known.T @ (x[~m] - mean[~m]))
+        x[m] = mean[m] + components[m] @ z
+    return filled
+
+
+def fill_pinv_torch(images, mask, mean, components):
+    """torch.linalg.pinv on the known rows, the result assembled with np.where."""
+    out = []
+    for x, m in zip(images, mask):
+        known = torch.as_tensor(components[~m])
+        z = torch.linalg.pinv(known) @ torch.as_tensor(x[~m] - mean[~m])
+        out.append(mean + components @ z.numpy())
+    return np.where(mask, np.array(out), images)
+
+
+CORRECT_ANSWERS = {
+    "restoration-missing-pixels": [
+        ("rng.choice without replacement, image by image", drop_pixels_choice),
+        ("vectorised: ranks of random keys per image", drop_pixels_argsort),
+    ],
+    "restoration-denoising-loop": [
+        ("a DataLoader, torch.normal noise, summed loss, model frozen after training", train_denoiser_dataloader),
+        ("a NumPy permutation of indices, clipping by minimum/maximum", train_denoiser_indices),
+    ],
+    "restoration-any-level": [
+        ("levels from Tensor.uniform_, noise from torch.normal", add_noise_uniform_),
+        ("a loop over the rows with torch.distributions.Uniform", add_noise_row_loop),
+    ],
+    "restoration-inpaint-pca": [
+        ("the normal equations, np.linalg.solve", fill_normal_equations),
+        ("torch.linalg.pinv, assembled with np.where", fill_pinv_torch),
     ],
 }
