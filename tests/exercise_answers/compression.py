@@ -95,3 +95,128 @@ WRONG_ANSWERS = {
         ("trained on the distortion only, no rate term", _train_mse_only),
     ],
 }
+
+
+# --- correct answers written differently from the reference solutions ---------------------------
+
+
+def _quantise_half_up(z, step):
+    # ties broken upwards (round half up), not NumPy's round half to even
+    return np.floor(np.asarray(z) / step + 0.5) * step
+
+
+def _quantise_loop_half_away(z, step):
+    # a loop over the entries; Python's math rounds ties away from zero here
+    import math
+
+    z = np.asarray(z, dtype=float)
+    out = np.empty_like(z)
+    for index, value in np.ndenumerate(z):
+        r = value / step
+        out[index] = math.copysign(math.floor(abs(r) + 0.5), r) * step
+    return out
+
+
+def _quantise_torch_float32(z, step):
+    # torch in float32, returned as a tensor
+    return torch.round(torch.as_tensor(z, dtype=torch.float32) / step) * step
+
+
+def _bits_scipy(symbols):
+    from scipy import stats
+
+    _, counts = np.unique(symbols, return_counts=True)
+    return len(symbols) * stats.entropy(counts, base=2)
+
+
+def _bits_bincount(symbols):
+    # bincount after shifting the (possibly negative) values to start at 0; counts in the formula
+    counts = np.bincount(np.asarray(symbols) - np.min(symbols))
+    counts = counts[counts > 0]
+    n = counts.sum()
+    return float(-(counts * np.log2(counts / n)).sum())
+
+
+def _bits_loop(symbols):
+    # a dictionary of counts and a Python loop, natural log converted to bits
+    import math
+    from collections import Counter
+
+    n = len(symbols)
+    return sum(-c * math.log(c / n) / math.log(2) for c in Counter(symbols.tolist()).values())
+
+
+def _laplace_scipy(q, b):
+    from scipy import stats
+
+    q = np.asarray(q, dtype=float)
+    p = stats.laplace.cdf(q + 0.5, scale=b) - stats.laplace.cdf(q - 0.5, scale=b)
+    return float(-np.log2(p).sum())
+
+
+def _laplace_closed_form_loop(q, b):
+    # P(0) = 1 - exp(-1/(2b)); P(q) = sinh(1/(2b)) exp(-|q|/b) otherwise; a loop over the latents
+    import math
+
+    bits = 0.0
+    for value in np.asarray(q).tolist():
+        if value == 0:
+            p = -math.expm1(-0.5 / b)
+        else:
+            p = math.sinh(0.5 / b) * math.exp(-abs(value) / b)
+        bits -= math.log2(p)
+    return bits
+
+
+def _laplace_torch(q, b):
+    # torch.distributions.Laplace, in float64, returned as a 0-d tensor
+    zero, scale = torch.tensor(0.0, dtype=torch.float64), torch.tensor(float(b), dtype=torch.float64)
+    dist = torch.distributions.Laplace(zero, scale)
+    q = torch.as_tensor(np.asarray(q), dtype=torch.float64)
+    return -torch.log2(dist.cdf(q + 0.5) - dist.cdf(q - 0.5)).sum()
+
+
+def _train_own_loop(model, x):
+    # a hand-written Adam loop over shuffled batches instead of ae.training.fit, lambda = 5e-5
+    gen = torch.Generator().manual_seed(0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    model.train()
+    for _ in range(4):
+        for idx in torch.randperm(len(x), generator=gen).split(64):
+            loss = ae.compression.rd_loss(model, x[idx], 5e-5)[0]
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model
+
+
+def _train_then_freeze(model, x):
+    # ae.training.fit at lambda = 7e-5 for 5 epochs, then every parameter frozen and eval mode
+    ae.training.fit(model, x, loss_fn=lambda m, b: ae.compression.rd_loss(m, b, 7e-5)[0], epochs=5,
+                    batch_size=64, lr=1e-2, seed=0, device=torch.device("cpu"), progress=False)
+    model.requires_grad_(False)
+    model.eval()
+    return model
+
+
+CORRECT_ANSWERS = {
+    "comp-quantise": [
+        ("round half up: floor(z / step + 1/2) * step", _quantise_half_up),
+        ("a loop with ties rounded away from zero", _quantise_loop_half_away),
+        ("torch in float32, returned as a tensor", _quantise_torch_float32),
+    ],
+    "comp-entropy": [
+        ("scipy.stats.entropy of the counts, base 2", _bits_scipy),
+        ("np.bincount of the shifted values, the sum of -count log2(count / n)", _bits_bincount),
+        ("a Counter and a Python loop with natural logs converted to bits", _bits_loop),
+    ],
+    "comp-laplace-rate": [
+        ("scipy.stats.laplace.cdf", _laplace_scipy),
+        ("the closed form of P(q) (sinh and expm1) in a loop", _laplace_closed_form_loop),
+        ("torch.distributions.Laplace, a 0-d tensor", _laplace_torch),
+    ],
+    "comp-target-rate": [
+        ("a hand-written Adam loop at lambda = 5e-5", _train_own_loop),
+        ("ae.training.fit at lambda = 7e-5 for 5 epochs, then frozen and in eval mode", _train_then_freeze),
+    ],
+}
