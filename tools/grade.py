@@ -487,6 +487,7 @@ def feedback(sub: Submission, release: Release) -> str:
 def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool = False) -> list[Submission]:
     """Grade every submission under ``submissions`` into ``out``; return the submissions."""
     start = time.monotonic()
+    CONFINEMENT.clear()
     found = find_submissions(submissions)
     out.mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(exist_ok=True)
