@@ -17,7 +17,7 @@ WORKERS ?= 2
 # One BLAS/torch thread per process: two processes with two threads each on two cores thrash.
 ONE_THREAD := OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 
-.PHONY: install book plain test check unit notebooks book-fresh browser student grade lab pretrain clean
+.PHONY: install book plain test check unit notebooks book-fresh browser student grade gradescope lab pretrain clean
 
 ## install: the virtual environment with the pinned versions, and MathJax for offline math
 install: $(STAMP) $(MATHJAX)
@@ -99,6 +99,10 @@ student: install
 OUT ?= grades
 grade: install
 	$(ONE_THREAD) $(PY) tools/grade.py $(if $(SUBMISSIONS),"$(SUBMISSIONS)") --out "$(OUT)" $(if $(JOBS),--jobs $(JOBS))
+
+## gradescope: gradescope_autograder.zip, a Gradescope autograder that runs `make grade` on a submission
+gradescope: install
+	$(PY) tools/gradescope.py build gradescope_autograder.zip
 
 ## lab: the student notebooks in JupyterLab (makes them first; installs JupyterLab the first time)
 lab: student $(LAB)

@@ -216,9 +216,9 @@ def _defined_elsewhere(nb: nbformat.NotebookNode, name: str, answer: str) -> int
 # --- reading a submission ------------------------------------------------------------------------
 
 
-def find_submissions(root: Path) -> list[tuple[str, Path]]:
+def find_submissions(root: Path, single: bool = False) -> list[tuple[str, Path]]:
     """(student id, folder) pairs: one per sub-folder, or the folder itself if it holds notebooks."""
-    if any(p.suffix == ".ipynb" for p in root.iterdir() if p.is_file()):
+    if single or any(p.suffix == ".ipynb" for p in root.iterdir() if p.is_file()):
         return [(root.resolve().name, root)]
     return [(p.name, p) for p in sorted(root.iterdir()) if p.is_dir() and not p.name.startswith(".")]
 
@@ -449,6 +449,21 @@ def gradebook(subs: list[Submission], release: Release) -> str:
     return out.getvalue()
 
 
+def results_json(subs: list[Submission], release: Release) -> str:
+    """Every result, machine-readable: {student: {exercise id: {status, message, tail, seconds}}}."""
+    data = {
+        sub.student: {
+            "problems": list(dict.fromkeys(sub.problems)),
+            "exercises": {
+                e.id: {"title": e.title, "chapter": e.chapter, **vars(sub.results.get(e.id, Result("missing", "not graded")))}
+                for e in release.exercises
+            },
+        }
+        for sub in subs
+    }
+    return json.dumps(data, indent=1) + "\n"
+
+
 def feedback(sub: Submission, release: Release) -> str:
     total = sum(r.status == "passed" for r in sub.results.values())
     lines = [f"# Feedback for {sub.student}", "", f"**{total} of {len(release.exercises)} exercises passed.**", ""]
@@ -484,11 +499,11 @@ def feedback(sub: Submission, release: Release) -> str:
 # --- the command ---------------------------------------------------------------------------------
 
 
-def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool = False) -> list[Submission]:
+def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool = False, single: bool = False) -> list[Submission]:
     """Grade every submission under ``submissions`` into ``out``; return the submissions."""
     start = time.monotonic()
     CONFINEMENT.clear()
-    found = find_submissions(submissions)
+    found = find_submissions(submissions, single)
     out.mkdir(parents=True, exist_ok=True)
     (out / "feedback").mkdir(exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="ae-grade-"))
@@ -518,6 +533,7 @@ def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool =
             w.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     _atomic_write(out / "grades.csv", gradebook(subs, release))
+    _atomic_write(out / "results.json", results_json(subs, release))
     for sub in subs:
         _atomic_write(out / "feedback" / f"{sub.student}.md", feedback(sub, release))
     if not quiet:
@@ -558,6 +574,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout-exercise", type=float, default=Limits.exercise, help="seconds per exercise (120)")
     parser.add_argument("--timeout-notebook", type=float, default=Limits.notebook, help="seconds per notebook (600)")
     parser.add_argument("--memory", type=float, default=Limits.memory_gib, help="GiB per exercise (3)")
+    parser.add_argument("--single", action="store_true", help="the folder is one submission, even without notebooks")
     args = parser.parse_args(argv)
     if args.submissions is None:
         print("usage: make grade SUBMISSIONS=<dir> [OUT=<dir>] [JOBS=<n>]  (one folder per student, or student/)", file=sys.stderr)
@@ -566,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.submissions} is not a folder. Give one folder per student, or your own student/.", file=sys.stderr)
         return 2
     try:
-        grade(args.submissions, args.out, args.jobs, Limits(args.timeout_exercise, args.timeout_notebook, args.memory))
+        limits = Limits(args.timeout_exercise, args.timeout_notebook, args.memory)
+        grade(args.submissions, args.out, args.jobs, limits, single=args.single)
     except (OSError, RuntimeError) as err:
         print(f"error: the grader could not run: {err}", file=sys.stderr)
         return 2
