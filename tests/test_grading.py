@@ -158,7 +158,7 @@ def test_grade_a_synthetic_class(tmp_path, capsys):
     assert "Grading runs without a network" in subs["network"].results["pca-power-iteration"].message
     # 7. nothing outside the working copy was written
     assert {p: _digest(p) for p in protected} == before
-    assert sorted(p.name for p in out.iterdir()) == ["feedback", "grades.csv"]
+    assert sorted(p.name for p in out.iterdir()) == ["feedback", "grades.csv", "results.json"]
     assert sorted(p.name for p in (out / "feedback").iterdir()) == sorted(f"{s}.md" for s in folders)
     # 8. files: invalid JSON, missing chapters, a renamed file, an unknown file
     text = (out / "feedback" / "bad_files.md").read_text()
