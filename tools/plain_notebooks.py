@@ -142,6 +142,11 @@ class Book:
         for kind, items in self.inventory.items():
             if name in items:
                 return self.base + items[name][0], items[name][1]
+        proof = getattr(self.env, "proof_list", {}).get(name)  # sphinx-proof's theorems, definitions
+        if proof:
+            kind = proof["realtype"].title()
+            number = ".".join(map(str, self.numbers.get(name, ("", ()))[1]))
+            return f"{self.base}{proof['docname']}.html#{name}", f"{kind} {number}".strip()
         std = self.env.domaindata["std"]
         for table in ("labels", "anonlabels"):
             if name in std.get(table, {}):
@@ -166,16 +171,12 @@ class Book:
         """The glued outputs of a chapter as the book executed it: key -> mime bundle."""
         cache = self.__dict__.setdefault("_glued", {})
         if docname not in cache:
-            path = self.build / "jupyter_execute" / f"{docname}.ipynb"
+            # myst-nb writes what a chapter glued next to the executed notebook
+            path = self.build / "jupyter_execute" / f"{docname}.glue.json"
             if not path.exists():
                 raise ExportError(f"{path} is missing: build the book first (`make book`)")
-            values = {}
-            for cell in nbformat.read(path, as_version=4).cells:
-                for output in cell.get("outputs", []):
-                    name = output.get("metadata", {}).get("scrapbook", {}).get("name")
-                    if name:
-                        values[name] = output.get("data", {})
-            cache[docname] = values
+            data = json.loads(path.read_text(encoding="utf-8"))
+            cache[docname] = {key: value.get("data", value) for key, value in data.items()}
         return cache[docname]
 
     @cached_property
@@ -427,7 +428,9 @@ class Converter:
             return f"**{label}** ({drawn}{where_link}). {caption}".rstrip()
         if d.name in PROOF_KINDS:
             title = self.ctx.inline(d.arg)
-            head = PROOF_KINDS[d.name] + (f" ({title})" if title else "")
+            label = d.options.get("label")
+            number = ".".join(map(str, self.ctx.book.numbers.get(label, ("", ()))[1])) if label else ""
+            head = PROOF_KINDS[d.name] + (f" {number}" if number else "") + (f" ({title})" if title else "")
             return _boxed(f"{head}.", body())
         if d.name == "prf:proof":
             return f"*Proof.* {body()} $\\square$"
