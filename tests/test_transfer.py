@@ -60,7 +60,7 @@ def test_draw_per_class_draws_n_distinct_examples_of_every_class():
     assert np.bincount(labels[idx]).tolist() == [4, 4, 4]
     with pytest.raises(ValueError, match="class 0 has only 4 examples, cannot draw 5"):
         transfer.draw_per_class(labels, 5, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="n must be a positive"):
+    with pytest.raises(ValueError, match="m must be a positive"):
         transfer.draw_per_class(labels, 0, np.random.default_rng(0))
 
 
@@ -69,7 +69,7 @@ def test_make_draws_is_seeded_and_adds_all():
     a, b = transfer.make_draws(labels, (1, 5), 3, seed=1), transfer.make_draws(labels, (1, 5), 3, seed=1)
     assert list(a) == [1, 5, "all"] and [len(v) for v in a.values()] == [3, 3, 1]
     assert all(np.array_equal(u, v) for n in a for u, v in zip(a[n], b[n]))
-    assert not np.array_equal(a[5][0], a[5][1]), "draws of the same n should differ"
+    assert not np.array_equal(a[5][0], a[5][1]), "draws of the same m should differ"
     assert np.array_equal(a["all"][0], np.arange(40))
     with pytest.raises(ValueError, match="n_draws must be at least 1"):
         transfer.make_draws(labels, (1,), 0)
@@ -150,7 +150,7 @@ def test_summary_is_mean_and_spread_in_percent_and_plot_fits_the_text_column():
     assert stats["b"]["all"] == pytest.approx((80.0, 0.0))
     table = ae.results.Table(["n", "a"], fmt="{:.1f}").add("1", stats["a"][1])
     assert "60.0\N{NO-BREAK SPACE}±\N{NO-BREAK SPACE}10.0" in repr(table)
-    ax = transfer.plot_accuracy_curves(curves, n_all=30)
+    ax = transfer.plot_accuracy_curves(curves, m_all=30)
     assert ax.get_xscale() == "log" and len(ax.containers) == 2
     assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "all\n(30)"]
     assert ax.figure.get_figwidth() <= ae.plotting.WIDTH
@@ -169,6 +169,10 @@ def test_the_chapter_states_the_targets_its_fine_tuning_checks_use():
         statement = text[text.index(f":label: {label}"):]
         statement = statement[:statement.index("```")]
         assert f"at least {target:.0%}" in statement, f"{label}: the text should say 'at least {target:.0%}'"
+    statement = text[text.index(":label: transfer-head"):]
+    statement = statement[:statement.index("```")]
+    for setting in (f"{checks.HEAD_STEPS} steps", f"learning rate {checks.HEAD_LR:g}"):
+        assert setting in statement, f"transfer-head: the statement should give the check's training, '{setting}'"
 
 
 def test_the_layer_choice_statement_says_what_its_check_uses():

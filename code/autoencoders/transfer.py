@@ -3,9 +3,9 @@
 Task A is to classify digits 0-4, task B digits 5-9 from only a few labelled examples per class.
 A network trained on task A (or an autoencoder trained without labels) is used as a feature
 extractor for task B. The tools here do the bookkeeping of that comparison: repeated random
-draws of n labelled examples per class, a logistic-regression probe on fixed features, and
-running a training function (fine-tuning, training from scratch) on each draw, so every method
-sees the same labelled examples. The fine-tuning itself (a new head, frozen blocks, the training
+draws of m labelled examples per class (the notes keep n for a number of examples), a
+logistic-regression probe on fixed features, and running a training function (fine-tuning,
+training from scratch) on each draw, so every method sees the same labelled examples. The fine-tuning itself (a new head, frozen blocks, the training
 loop) is written out in the chapter.
 """
 
@@ -40,7 +40,7 @@ LAYERS = ("block 1", "block 2", "penultimate")
 #: the labelled examples.
 PREPROCESSING = ("none", "standardised")
 
-Draws = dict  # {n (int) or "all": [index array, ...]}
+Draws = dict  # {m (int) or "all": [index array, ...]}, m labelled examples per class
 
 
 def select_classes(x: torch.Tensor, y: torch.Tensor, classes: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,28 +103,28 @@ def frozen_features(model: SmallCNN, x: torch.Tensor, batch_size: int = 500) -> 
     return {name: f.double().numpy() for name, f in zip(LAYERS, features)}
 
 
-def draw_per_class(labels: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """Indices of ``n`` distinct examples of every class, drawn at random (sorted by class).
+def draw_per_class(labels: np.ndarray, m: int, rng: np.random.Generator) -> np.ndarray:
+    """Indices of ``m`` distinct examples of every class, drawn at random (sorted by class).
 
     Raises
     ------
     ValueError
-        If ``n`` is not positive or a class has fewer than ``n`` examples.
+        If ``m`` is not positive or a class has fewer than ``m`` examples.
     """
     labels = np.asarray(labels)
-    if n < 1:
-        raise ValueError(f"n must be a positive number of examples per class, got {n}")
+    if m < 1:
+        raise ValueError(f"m must be a positive number of examples per class, got {m}")
     picks = []
     for c in np.unique(labels):
         members = np.flatnonzero(labels == c)
-        if len(members) < n:
-            raise ValueError(f"class {c} has only {len(members)} examples, cannot draw {n}")
-        picks.append(rng.choice(members, size=n, replace=False))
+        if len(members) < m:
+            raise ValueError(f"class {c} has only {len(members)} examples, cannot draw {m}")
+        picks.append(rng.choice(members, size=m, replace=False))
     return np.concatenate(picks)
 
 
-def make_draws(labels: np.ndarray, ns: Sequence[int], n_draws: int, seed: int = 0) -> Draws:
-    """``n_draws`` random labelled sets of ``n`` examples per class for every ``n``, and "all".
+def make_draws(labels: np.ndarray, ms: Sequence[int], n_draws: int, seed: int = 0) -> Draws:
+    """``n_draws`` random labelled sets of ``m`` examples per class for every ``m`` in ``ms``, and "all".
 
     Every method is evaluated on the same draws, so differences between methods are not
     differences of luck. "all" is one set: every labelled example.
@@ -132,7 +132,7 @@ def make_draws(labels: np.ndarray, ns: Sequence[int], n_draws: int, seed: int = 
     if n_draws < 1:
         raise ValueError(f"n_draws must be at least 1, got {n_draws}")
     rng = np.random.default_rng(seed)
-    draws: Draws = {n: [draw_per_class(labels, n, rng) for _ in range(n_draws)] for n in ns}
+    draws: Draws = {m: [draw_per_class(labels, m, rng) for _ in range(n_draws)] for m in ms}
     draws["all"] = [np.arange(len(labels))]
     return draws
 
@@ -186,7 +186,7 @@ def probe_over_draws(
     Returns
     -------
     dict
-        ``{(method, preprocessing): {n: (validation accuracies, test accuracies)}}``, one
+        ``{(method, preprocessing): {m: (validation accuracies, test accuracies)}}``, one
         accuracy per draw.
     """
     y_pool, y_val, y_test = labels
@@ -195,29 +195,29 @@ def probe_over_draws(
         pool, val, test = features[method]
         for prep in PREPROCESSING:
             out[method, prep] = {}
-            for n, idx_list in draws.items():
+            for m, idx_list in draws.items():
                 scores = np.array([linear_probe(pool[i], y_pool[i], [val, test], [y_val, y_test], prep) for i in idx_list])
-                out[method, prep][n] = (scores[:, 0], scores[:, 1])
+                out[method, prep][m] = (scores[:, 0], scores[:, 1])
     return out
 
 
 def best_preprocessing(results: dict[tuple[str, str], dict]) -> dict[str, dict]:
-    """For every method and n, the test accuracies of the preprocessing with the best validation mean.
+    """For every method and m, the test accuracies of the preprocessing with the best validation mean.
 
     Choosing on the validation set, never on the test set, keeps the test accuracies honest.
 
     Returns
     -------
     dict
-        ``{method: {n: (preprocessing, test accuracies)}}``.
+        ``{method: {m: (preprocessing, test accuracies)}}``.
     """
     best: dict[str, dict] = {}
-    for (method, prep), by_n in results.items():
-        for n, (val, test) in by_n.items():
-            current = best.setdefault(method, {}).get(n)
+    for (method, prep), by_m in results.items():
+        for m, (val, test) in by_m.items():
+            current = best.setdefault(method, {}).get(m)
             if current is None or val.mean() > current[2]:
-                best[method][n] = (prep, test, val.mean())
-    return {m: {n: (prep, test) for n, (prep, test, _) in by_n.items()} for m, by_n in best.items()}
+                best[method][m] = (prep, test, val.mean())
+    return {method: {m: (prep, test) for m, (prep, test, _) in by_m.items()} for method, by_m in best.items()}
 
 
 def accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int = 500) -> float:
@@ -249,31 +249,31 @@ def train_over_draws(
     Returns
     -------
     dict
-        ``{n: test accuracies}``, one per draw.
+        ``{m: test accuracies}``, one per draw.
     """
     x_pool, y_pool = pool
-    jobs = [(n, k, idx) for n, idx_list in draws.items() for k, idx in enumerate(idx_list)]
-    out: dict = {n: np.zeros(len(idx_list)) for n, idx_list in draws.items()}
-    for n, k, idx in progress(jobs):
+    jobs = [(m, k, idx) for m, idx_list in draws.items() for k, idx in enumerate(idx_list)]
+    out: dict = {m: np.zeros(len(idx_list)) for m, idx_list in draws.items()}
+    for m, k, idx in progress(jobs):
         idx_t = torch.as_tensor(idx)
         seed = 1000 * k + (len(idx) % 1000)  # a different initialisation and shuffling for every draw
-        out[n][k] = accuracy(train(x_pool[idx_t], y_pool[idx_t], seed), *test)
+        out[m][k] = accuracy(train(x_pool[idx_t], y_pool[idx_t], seed), *test)
     return out
 
 
 def summarise(curves: dict[str, dict]) -> dict[str, dict]:
-    """``{method: {n: (mean, spread)}}`` in percent; the spread is the standard deviation over draws.
+    """``{method: {m: (mean, spread)}}`` in percent; the spread is the standard deviation over draws.
 
     The ``(mean, spread)`` pairs show as "52.3 ± 1.4" in an :class:`autoencoders.results.Table`.
     """
-    return {m: {n: (100 * float(np.mean(a)), 100 * float(np.std(a))) for n, a in by_n.items()}
-            for m, by_n in curves.items()}
+    return {method: {m: (100 * float(np.mean(a)), 100 * float(np.std(a))) for m, a in by_m.items()}
+            for method, by_m in curves.items()}
 
 
-def plot_accuracy_curves(curves: dict[str, dict], n_all: int, styles: dict[str, dict] | None = None, ax=None):
+def plot_accuracy_curves(curves: dict[str, dict], m_all: int, styles: dict[str, dict] | None = None, ax=None):
     """Test accuracy (mean, with the spread over draws as error bars) against labels per class.
 
-    ``n_all`` is where "all" sits on the logarithmic axis: the number of labelled examples per
+    ``m_all`` is where "all" sits on the logarithmic axis: the number of labelled examples per
     class in the whole pool. The legend sits inside the axes (lower right), so the figure keeps
     the width of the text column.
     """
@@ -282,16 +282,16 @@ def plot_accuracy_curves(curves: dict[str, dict], n_all: int, styles: dict[str, 
     if ax is None:
         _, ax = plt.subplots(figsize=(WIDTH, 0.6 * WIDTH))
     for method, mean_spread in summarise(curves).items():
-        ns = list(mean_spread)
-        xs = [n_all if n == "all" else n for n in ns]
-        means, spreads = zip(*(mean_spread[n] for n in ns))
+        ms = list(mean_spread)
+        xs = [m_all if m == "all" else m for m in ms]
+        means, spreads = zip(*(mean_spread[m] for m in ms))
         ax.errorbar(xs, means, yerr=spreads, capsize=3, marker="o", ms=4, label=method,
                     **(styles or {}).get(method, {}))
     ax.set_xscale("log")
-    ticks = [n for n in next(iter(curves.values())) if n != "all"] + [n_all]
-    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + [f"all\n({n_all})"])
+    ticks = [m for m in next(iter(curves.values())) if m != "all"] + [m_all]
+    ax.set_xticks(ticks, [str(t) for t in ticks[:-1]] + [f"all\n({m_all})"])
     ax.minorticks_off()
-    ax.set_xlabel("labelled examples per class of task B, n (log scale)")
+    ax.set_xlabel("labelled examples per class of task B, m (log scale)")
     ax.set_ylabel("task B test accuracy (%)")
     ax.legend(loc="lower right")
     return ax

@@ -1,4 +1,5 @@
-"""Plausible wrong answers to the exercises of chapter 02_autoencoders."""
+"""Plausible wrong answers, and correct answers written differently from the reference, to the
+exercises of chapter 02_autoencoders."""
 
 import numpy as np
 import torch
@@ -206,5 +207,208 @@ WRONG_ANSWERS = {
         ("the decoder uses the encoder's weights detached", _tied(detach=True)),
         ("the decoder uses a copy of the weights taken at construction", _tied(copy=True)),
         ("no ReLU: a tied affine autoencoder with a sigmoid", _tied(relu=False)),
+    ],
+}
+
+
+# --- more wrong answers ------------------------------------------------------------------------
+
+
+def too_few_epochs(X, k):
+    return _train(nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, k)),
+                  nn.Sequential(nn.Linear(k, 128), nn.ReLU(), nn.Linear(128, 64), nn.Sigmoid()),
+                  X, epochs=2)
+
+
+def _decoder_biases_as_encoder(d, k, hidden):
+    widths = [d, *hidden, k]
+    return 2 * _with_biases(widths), d / k  # the decoder's biases counted with the encoder's sizes
+
+
+WRONG_ANSWERS["ae-beat-pca"] += [("trained for 2 epochs only (with the ReLUs)", too_few_epochs)]
+WRONG_ANSWERS["ae-count"] += [("gave the decoder the encoder's bias sizes", _decoder_biases_as_encoder)]
+
+
+def step_returns_loss_after(encoder, decoder, x, lr):
+    loss = _mse(encoder, decoder, x)
+    loss.backward()
+    with torch.no_grad():
+        for p in _params(encoder, decoder):
+            p -= lr * p.grad
+            p.grad = None
+        return _mse(encoder, decoder, x).item()
+
+
+WRONG_ANSWERS["ae-sgd-step"] += [("returns the loss after the update", step_returns_loss_after)]
+
+
+# --- correct answers written differently from the reference ------------------------------------
+
+
+def step_with_autograd_grad(encoder, decoder, x, lr):
+    params = _params(encoder, decoder)
+    loss = nn.functional.mse_loss(decoder(encoder(x)), x)
+    grads = torch.autograd.grad(loss, params)  # p.grad is never touched
+    with torch.no_grad():
+        for p, g in zip(params, grads):
+            p.sub_(lr * g)
+    return float(loss.detach())
+
+
+def step_zero_before(encoder, decoder, x, lr):
+    params = _params(encoder, decoder)
+    for p in params:  # clear the gradients first, as optimizer.zero_grad() would
+        if p.grad is not None:
+            p.grad.zero_()
+    loss = ((x - decoder(encoder(x))) ** 2).sum() / x.numel()
+    loss.backward()
+    for p in params:
+        p.data.add_(p.grad, alpha=-lr)
+    return loss.detach().item()
+
+
+def _tanh_autoencoder(X, k):
+    torch.manual_seed(1)
+    encoder = nn.Sequential(nn.Linear(64, 128), nn.Tanh(), nn.Linear(128, k))
+    decoder = nn.Sequential(nn.Linear(k, 128), nn.Tanh(), nn.Linear(128, 64))
+    optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=3e-3)
+    for _ in range(60):  # no sigmoid at the end: outputs are not kept in [0, 1]
+        for x in X[torch.randperm(len(X))].split(50):
+            loss = nn.functional.mse_loss(decoder(encoder(x)), x)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return encoder, decoder
+
+
+class _Autoencoder(nn.Module):
+    def __init__(self, k):
+        super().__init__()
+        self.enc = nn.Sequential(nn.Linear(64, 256), nn.ELU(), nn.Linear(256, k))
+        self.dec = nn.Sequential(nn.Linear(k, 256), nn.ELU(), nn.Linear(256, 64), nn.Sigmoid())
+
+    def forward(self, x):
+        return self.dec(self.enc(x))
+
+
+def _module_with_bound_methods(X, k):
+    model = _Autoencoder(k)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.0)
+    for epoch in range(60):
+        for start in range(0, len(X), 25):  # in order, no shuffling
+            x = X[start:start + 25]
+            loss = ((model(x) - x) ** 2).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return model.enc, lambda z: model.dec(z)  # any callables will do
+
+
+def _identity_by_loops(d, k):
+    if d > k:
+        raise ValueError("k must be at least d: a rank-k product cannot be the d x d identity")
+    W1, W2 = np.zeros((d, k)), np.zeros((k, d))
+    for i in range(d):
+        W1[i, k - d + i] = 1.0  # the last d code values, not the first
+        W2[k - d + i, i] = 1.0
+    return W1, W2
+
+
+def _identity_by_pseudo_inverse(d, k):
+    if k < d:
+        raise ValueError(f"no identity through a bottleneck of {k} < {d}")
+    W1 = np.random.default_rng(0).normal(size=(d, k))  # full row rank
+    return W1, np.linalg.pinv(W1)
+
+
+def _count_by_layers(d, k, hidden):
+    widths = [d, *hidden, k]
+    total = 0
+    for a, b in zip(widths[:-1], widths[1:]):
+        total += a * b + b  # encoder Linear(a, b)
+    for b, a in zip(widths[::-1][:-1], widths[::-1][1:]):
+        total += b * a + a  # decoder Linear(b, a)
+    return total, float(d) / float(k)
+
+
+def _count_on_the_meta_device(d, k, hidden):
+    import autoencoders as ae
+
+    with torch.device("meta"):  # shapes only, no memory for the weights
+        model = ae.models.MLPAutoencoder(d=d, k=k, hidden=tuple(hidden))
+    return sum(p.numel() for p in model.parameters()), np.float64(d) / k
+
+
+class _TiedWithFunctionalLinear(nn.Module):
+    def __init__(self, d, k, hidden=(128,)):
+        super().__init__()
+        widths = [d, *hidden, k]
+        self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:]))
+        for i, a in enumerate(widths[:-1]):
+            self.register_parameter(f"back_bias_{i}", nn.Parameter(torch.zeros(a)))
+
+    def encode(self, x):
+        *hidden, last = self.encoder
+        for layer in hidden:
+            x = nn.functional.relu(layer(x))
+        return last(x)
+
+    def decode(self, z):
+        for i in range(len(self.encoder) - 1, -1, -1):
+            z = nn.functional.linear(z, self.encoder[i].weight.t(), getattr(self, f"back_bias_{i}"))
+            z = nn.functional.relu(z) if i else torch.sigmoid(z)
+        return z
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+class _TiedWithMatmul(nn.Module):
+    def __init__(self, d, k, hidden=(128,)):
+        super().__init__()
+        widths = [d, *hidden, k]
+        self.down = nn.ModuleList()
+        self.up_bias = nn.ParameterList()
+        for a, b in zip(widths[:-1], widths[1:]):
+            self.down.append(nn.Linear(a, b))
+            self.up_bias.append(nn.Parameter(torch.zeros(a)))
+
+    def encode(self, x):
+        for i, layer in enumerate(self.down):
+            x = layer(x)
+            x = torch.relu(x) if i + 1 < len(self.down) else x
+        return x
+
+    def decode(self, z):
+        layers = list(zip(self.down, self.up_bias))
+        for j, (layer, bias) in enumerate(reversed(layers)):
+            z = torch.matmul(z, layer.weight) + bias
+            z = torch.sigmoid(z) if j == len(layers) - 1 else torch.relu(z)
+        return z
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+CORRECT_ANSWERS = {
+    "ae-sgd-step": [
+        ("torch.autograd.grad, p.grad never used", step_with_autograd_grad),
+        ("gradients cleared before backward, update through p.data", step_zero_before),
+    ],
+    "ae-beat-pca": [
+        ("tanh instead of ReLU, no final sigmoid, F.mse_loss", _tanh_autoencoder),
+        ("one nn.Module with ELUs and AdamW, unshuffled batches; a lambda as decoder", _module_with_bound_methods),
+    ],
+    "ae-identity": [
+        ("loops, the last d code values used", _identity_by_loops),
+        ("a random full-rank W1 and its pseudo-inverse", _identity_by_pseudo_inverse),
+    ],
+    "ae-count": [
+        ("counted layer by layer, decoder walked backwards", _count_by_layers),
+        ("built on PyTorch's meta device and counted", _count_on_the_meta_device),
+    ],
+    "ae-tied": [
+        ("F.linear with the transposed weight, biases registered by name", _TiedWithFunctionalLinear),
+        ("torch.matmul, encoder layers and decoder biases in pairs", _TiedWithMatmul),
     ],
 }

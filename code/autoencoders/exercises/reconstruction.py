@@ -27,13 +27,20 @@ CHAPTER = "02_autoencoders"
 
 #: The held-out error an answer to ``ae-beat-pca`` must reach, as a fraction of PCA's.
 BEAT_PCA_RATIO = 0.85
-#: Digits of scikit-learn's 8x8 set used to train (the rest are held out).
+#: Digits of scikit-learn's 8x8 set used to train (the rest are held out), and their side in pixels.
 N_TRAIN_8X8 = 1000
+SIDE_8X8 = 8
+#: The bottlenecks ``ae-beat-pca`` and ``ae-tied`` try.
+BEAT_PCA_KS = (2, 3)
+#: ``ae-sgd-step``: the learning rate, the number of steps and the digits per step of the check.
+SGD_LR, SGD_STEPS, SGD_BATCH = 0.5, 3, 32
 
 
 def digits_split() -> tuple[torch.Tensor, torch.Tensor]:
     """scikit-learn's 8x8 digits as float32 rows in [0, 1]: (training rows, held-out rows)."""
     X = torch.tensor(load_digits_8x8()[0], dtype=torch.float32)
+    if X.shape[1] != SIDE_8X8 ** 2:
+        raise ValueError(f"expected rows of {SIDE_8X8}x{SIDE_8X8} pixels, got {X.shape[1]} values")
     return X[:N_TRAIN_8X8], X[N_TRAIN_8X8:]
 
 
@@ -61,17 +68,36 @@ def _close(deltas: Sequence[torch.Tensor], expected: Sequence[torch.Tensor]) -> 
     return diff <= 1e-3 * size + 1e-12
 
 
-@exercise("ae-sgd-step", title="A training step without an optimizer", chapter=CHAPTER)
-def _check_sgd_step(sgd_step):
-    x_all, _ = digits_split()
-    lr = 0.5
-    with torch.random.fork_rng():  # leave the student's random state alone
+def _sgd_networks() -> tuple[nn.Module, nn.Module]:
+    """The small autoencoder of the ``ae-sgd-step`` check (seeded; the caller's random state kept)."""
+    with torch.random.fork_rng():
         torch.manual_seed(0)
         encoder = nn.Sequential(nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 3))
         decoder = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 64), nn.Sigmoid())
+    return encoder, decoder
+
+
+def sgd_first_loss() -> float:
+    """The loss a correct ``sgd_step`` returns in the check's first step (the statement quotes it)."""
+    encoder, decoder = _sgd_networks()
+    return _sgd_reference(encoder, decoder, digits_split()[0][:SGD_BATCH], SGD_LR)[0]
+
+
+def beat_pca_bars() -> dict[int, tuple[float, float]]:
+    """For each k of ``ae-beat-pca`` and ``ae-tied``: PCA's held-out MSE and the bar, BEAT_PCA_RATIO times it."""
+    train, held_out = digits_split()
+    return {k: (_pca_mse(train, held_out, k), BEAT_PCA_RATIO * _pca_mse(train, held_out, k))
+            for k in BEAT_PCA_KS}
+
+
+@exercise("ae-sgd-step", title="A training step without an optimizer", chapter=CHAPTER)
+def _check_sgd_step(sgd_step):
+    x_all, _ = digits_split()
+    lr = SGD_LR
+    encoder, decoder = _sgd_networks()
     ref_encoder, ref_decoder = copy.deepcopy(encoder), copy.deepcopy(decoder)
-    for step in range(3):
-        x = x_all[32 * step: 32 * (step + 1)]
+    for step in range(SGD_STEPS):
+        x = x_all[SGD_BATCH * step: SGD_BATCH * (step + 1)]
         before = [p.detach().clone() for p in _parameters(encoder, decoder)]
         probe_enc, probe_dec = copy.deepcopy(ref_encoder), copy.deepcopy(ref_decoder)
         want, expected = _sgd_reference(ref_encoder, ref_decoder, x, lr)
@@ -129,7 +155,7 @@ def _is_affine(f, x: torch.Tensor) -> bool:
 @exercise("ae-beat-pca", title="Beat PCA with two numbers", chapter=CHAPTER)
 def _check_beat_pca(fit_autoencoder):
     train, held_out = digits_split()
-    for k in (2, 3):
+    for k in BEAT_PCA_KS:
         with torch.random.fork_rng():  # the same result on every run, whatever ran before
             torch.manual_seed(0)
             pair = call(fit_autoencoder, train.clone(), k)
@@ -148,9 +174,11 @@ def _check_beat_pca(fit_autoencoder):
             x_hat = decoder(torch.as_tensor(z, dtype=torch.float32))
             expect_array(x_hat, tuple(held_out.shape), name=f"decoder(encoder(X)) for k={k}")
             mse = float(((torch.as_tensor(x_hat) - held_out) ** 2).mean())
+            train_mse = float(((torch.as_tensor(decoder(encoder(train))) - train) ** 2).mean())
             affine = _is_affine(lambda x: torch.as_tensor(decoder(encoder(x))), held_out)
         mean_mse = float(((held_out - train.mean(0)) ** 2).mean())
         pca_mse = _pca_mse(train, held_out, k)
+        pca_train = _pca_mse(train, train, k)
         if mse <= BEAT_PCA_RATIO * pca_mse:
             continue
         said = (f"with k={k} the held-out MSE per pixel is {mse:.4f}, PCA's is {pca_mse:.4f} "
@@ -161,9 +189,16 @@ def _check_beat_pca(fit_autoencoder):
         elif affine:
             hint = ("Your autoencoder is affine (linear plus biases). By Eckart-Young no affine "
                     "autoencoder beats PCA on the training digits: add hidden layers with a ReLU.")
+        elif train_mse > BEAT_PCA_RATIO * pca_train:
+            hint = (f"Your autoencoder is not affine, but on its own training digits its MSE is "
+                    f"{train_mse:.4f}, {train_mse / pca_train:.2f} times PCA's there ({pca_train:.4f}): "
+                    "it has not fitted them yet. More epochs, a larger learning rate, or wider "
+                    "hidden layers with a non-linearity in both the encoder and the decoder can help.")
         else:
-            hint = ("Put a ReLU in a hidden layer of both the encoder and the decoder (a final "
-                    "sigmoid alone is not enough) and train long enough: about 60 epochs of Adam.")
+            hint = (f"On its own training digits its MSE is {train_mse:.4f}, {train_mse / pca_train:.2f} "
+                    f"times PCA's there ({pca_train:.4f}): it beats PCA by more on the digits it was "
+                    "trained on than on the held-out ones. Compare a few training lengths and widths on "
+                    "held-out digits of your own.")
         raise WrongAnswer(f"{said} {hint}")
 
 
@@ -311,7 +346,7 @@ def _check_tied(TiedAutoencoder):
                 "(layer.weight.T), in decode: not a copy, and not .detach()."
             )
     train, held_out = digits_split()
-    for k in (2, 3):
+    for k in BEAT_PCA_KS:
         name = f"TiedAutoencoder(64, {k}, {TIED_HIDDEN})"
         with torch.random.fork_rng():
             torch.manual_seed(0)

@@ -3,7 +3,8 @@
 The two fine-tuning exercises get a small network trained on the digits 0-4 (trained once, on
 first use, in about two seconds of one CPU core) and a new task with few labels: the digits 5-8,
 or 7-9, from ten labelled examples of each. The checks measure what the student's network does on
-held-out digits of the new task, and whether the pretrained blocks kept their weights.
+held-out digits of the new task, and whether the pretrained blocks kept their weights; how the
+network was built (which flags it carries after training) is not judged.
 
 The layer-choice check gets a wider network, trained with augmentation on 1,500 digits 0-4 (about
 three seconds, once), and two tasks: the digits 5-8, far from what the network learned, and
@@ -35,6 +36,11 @@ NEW_TASKS = ((5, 6, 7, 8), (7, 8, 9))
 N_PER_CLASS = 10
 #: Held-out accuracy a new head on the frozen blocks must reach (chance is 1 / classes).
 HEAD_TARGET = 0.50
+#: The training the statement of ``transfer-head`` gives: full-batch Adam steps and their rate.
+#: With it the reference clears HEAD_TARGET on both tasks by more than 14 points, for every seed
+#: from 0 to 9 (the check uses seed 0).
+HEAD_STEPS = 100
+HEAD_LR = 1e-2
 #: Held-out accuracy a new head on the frozen block 2 must reach.
 BLOCK2_TARGET = 0.80
 
@@ -108,7 +114,8 @@ def _changed_blocks(net: nn.Module, blocks: list[nn.Module]) -> list[int]:
 
 
 def _frozen_head(net: nn.Module, pretrained: SmallCNN) -> bool:
-    """True when no parameter outside the pretrained blocks can be trained."""
+    """True when no parameter outside the pretrained blocks can be trained (a symptom to report
+    when the network is not accurate; a head frozen after training is fine)."""
     block_params = [p for p in pretrained.blocks.parameters()]
     others = [p for p in net.parameters()
               if not any(p.shape == b.shape and torch.equal(p.detach().cpu(), b) for b in block_params)]
@@ -131,13 +138,16 @@ def _check_head(train_new_head):
             raise WrongAnswer(f"block {changed[0]} of the pretrained network changed while you trained: freeze "
                               "every block (block.requires_grad_(False)) before you build the optimiser, so "
                               "that only the new head learns.")
-        if _frozen_head(net, pretrained):
-            raise WrongAnswer("the new head is frozen too (requires_grad is False), so nothing can learn: "
-                              "freeze model.blocks only.")
         if accuracy < HEAD_TARGET:
-            raise _too_low(accuracy, HEAD_TARGET, classes,
-                           "Did you train the new head (a loop of loss.backward() and optimiser.step() "
-                           "over the labelled digits, for enough steps, e.g. 100 with Adam at lr=1e-2)?")
+            if _frozen_head(net, pretrained):
+                advice = ("Every parameter of the network you returned has requires_grad False, the new "
+                          "head's too: a head frozen before training cannot learn. Freeze model.blocks "
+                          "only.")
+            else:
+                advice = ("Is the new head trained (a loop of loss.backward() and optimiser.step() over "
+                          f"the labelled digits)? The statement's {HEAD_STEPS} full-batch steps of Adam at "
+                          f"lr={HEAD_LR:g} are enough.")
+            raise _too_low(accuracy, HEAD_TARGET, classes, advice)
 
 
 @exercise("transfer-block2", title="A new head on block 2", chapter=CHAPTER)
@@ -149,15 +159,18 @@ def _check_block2(head_on_block2):
         if changed:
             raise WrongAnswer(f"block {changed[0]} of the pretrained network changed while you trained: freeze "
                               "blocks 1 and 2 (requires_grad_(False)), so that only the new layer learns.")
-        if _frozen_head(net, pretrained):
-            raise WrongAnswer("the new layer is frozen too (requires_grad is False), so nothing can learn: "
-                              "freeze the two pretrained blocks only.")
         if accuracy < BLOCK2_TARGET:
             uses_penultimate = not _changed_blocks(net, [pretrained.blocks[2]])
-            advice = ("Your network still contains the penultimate layer, which specialised in the digits "
-                      "0-4: put the new linear layer directly on the flattened output of block 2."
-                      if uses_penultimate else
-                      "Is the new layer trained (loss.backward() and optimiser.step(), for enough steps)?")
+            if uses_penultimate:
+                advice = ("Your network still contains the penultimate layer, which specialised in the "
+                          "digits 0-4: put the new linear layer directly on the flattened output of block 2.")
+            elif _frozen_head(net, pretrained):
+                advice = ("Every parameter of the network you returned has requires_grad False, the new "
+                          "layer's too: a layer frozen before training cannot learn. Freeze the two "
+                          "pretrained blocks only.")
+            else:
+                advice = ("Is the new layer trained (loss.backward() and optimiser.step(), for enough "
+                          f"steps: {HEAD_STEPS} full-batch steps of Adam at lr={HEAD_LR:g} are enough)?")
             raise _too_low(accuracy, BLOCK2_TARGET, classes, advice)
 
 
@@ -193,7 +206,8 @@ def _check_two_speeds(two_speed_adam):
 LAYER_PRETRAIN = 1500
 #: The tasks of the layer-choice check: (description, digits, labelled digits per class).
 LAYER_TASKS = (("the digits 5-8", (5, 6, 7, 8), 5),
-               ("unseen digits 0-4, the network's own task", TASK_A, 2))
+               ("unseen digits 0-4, the network's own task", (0, 1, 2, 3, 4), 2))
+assert LAYER_TASKS[1][1] == TASK_A, "the second task of the layer-choice check is task A"
 #: Validation digits per class the layer-choice check gives the student's function.
 LAYER_N_VAL = 50
 #: How far (accuracy) below the validation-best layer a chosen layer may be on held-out digits.
@@ -276,3 +290,16 @@ def _check_choose_layer(choose_layer):
             f"{names[best]}, the layer the validation digits favour, {test_accuracy[best]:.1%} (the check "
             f"accepts {test_accuracy[best] - LAYER_TOLERANCE:.1%} or more), raw pixels "
             f"{test_accuracy[0]:.1%}. Validation accuracy of the check's probes: {measured}. {advice}")
+
+
+def layer_accuracies() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """For each task of the layer-choice check, the validation and the test accuracy of a linear
+    probe after every number of blocks k (0: raw pixels), as the check measures them.
+
+    The chapter quotes them after the exercise; they are computed (and cached) on first use.
+    """
+    out = {}
+    for description, classes, m in LAYER_TASKS:
+        *_, val_accuracy, test_accuracy = _layer_task(classes, m)
+        out[description] = (val_accuracy, test_accuracy)
+    return out
