@@ -92,6 +92,19 @@ BAD_ANSWERS = {
         "pca-power-iteration",
         "import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=5)\n",
     ),
+    # Reads another student's notebook, the gradebook being written, the other working copies and
+    # the course's tests, and would put what it read into its own feedback.
+    "reads_others": (
+        "pca-power-iteration",
+        "import os, pathlib\n"
+        "found, denied = [], []\n"
+        "for target in [CLASS / 'complete' / '06_pca.ipynb', OUT / 'grades.csv', REPO / 'tests' / 'grading_class.py']:\n"
+        "    try:\n        found.append(target.read_text())\n    except PermissionError as err:\n        denied.append(str(err))\n"
+        "for folder in [CLASS, pathlib.Path.cwd().parent]:\n"
+        "    try:\n        found.append(' '.join(os.listdir(folder)))\n    except PermissionError as err:\n        denied.append(str(err))\n"
+        "if found:\n    raise RuntimeError('READ: ' + ' '.join(found))\n"
+        "raise PermissionError(' | '.join(denied))\n",
+    ),
 }
 
 
@@ -103,6 +116,7 @@ def build_class(root: Path, out: Path) -> dict[str, Path]:
     for student, (exercise_id, code) in BAD_ANSWERS.items():
         folder = copy_release(rel, klass / student, only=(PCA,))
         code = code.replace("OUT /", f"pathlib.Path({str(out)!r}) /").replace("REPO /", f"pathlib.Path({str(REPO)!r}) /")
+        code = code.replace("CLASS /", f"pathlib.Path({str(klass)!r}) /").replace("CLASS,", f"pathlib.Path({str(klass)!r}),")
         edit_answer(folder, PCA, exercise_id, code)
         edit_answer(folder, PCA, "pca-whiten", WHITEN)  # one correct answer: graded, not lost
         folders[student] = folder

@@ -127,6 +127,9 @@ def test_grade_a_synthetic_class(tmp_path, capsys):
 
     protected.append(Path(autoencoders.__file__))
     before = {p: _digest(p) for p in protected}
+    secret = "SECRET-FROM-THE-LAST-GRADEBOOK"
+    out.mkdir()
+    (out / "grades.csv").write_text(f"student,total\n{secret},26\n")  # a gradebook from an earlier run
     limits = grade.Limits(exercise=25, notebook=300, memory_gib=1.5)
     subs = {s.student: s for s in grade.grade(tmp_path / "class", out, 2, limits)}
     printed = capsys.readouterr().out
@@ -148,6 +151,7 @@ def test_grade_a_synthetic_class(tmp_path, capsys):
         "patches_check": "tampered",
         "writes_files": "wrong",
         "network": "error",
+        "reads_others": "error",
     }
     for student, status in expected.items():
         exercise_id = BAD_ANSWERS[student][0]
@@ -156,6 +160,16 @@ def test_grade_a_synthetic_class(tmp_path, capsys):
         assert rows[student][exercise_id] == "0" and rows[student]["pca-whiten"] == "1", student
         assert rows[student]["total"] == "1", student
     assert "Grading runs without a network" in subs["network"].results["pca-power-iteration"].message
+    # reads: another student's notebook, OUT, the other working copies, tests/: all denied
+    stolen = subs["reads_others"].results["pca-power-iteration"]
+    assert "PermissionError" in stolen.tail and "READ:" not in stolen.tail, stolen
+    if any("reads only" in c for c in grade.CONFINEMENT):
+        assert stolen.tail.count("Permission denied") == 5, stolen
+    theirs = (folders["complete"] / "06_pca.ipynb").read_text()
+    solution = next(c for c in nbformat.reads(theirs, 4).cells if "def first_principal_component" in c.source).source
+    text = (out / "feedback" / "reads_others.md").read_text()
+    assert max(solution.splitlines(), key=len) not in text and secret not in text and "BAD_ANSWERS" not in text
+    assert "reads only" in printed and secret not in (out / "grades.csv").read_text()
     # 7. nothing outside the working copy was written
     assert {p: _digest(p) for p in protected} == before
     assert sorted(p.name for p in out.iterdir()) == ["feedback", "grades.csv", "results.json"]
@@ -165,7 +179,7 @@ def test_grade_a_synthetic_class(tmp_path, capsys):
     assert "`06_pca (1).ipynb` holds the exercises of `06_pca.ipynb`: graded as that chapter" in text
     assert "`notes.txt` is not one of the course notebooks: ignored" in text
     assert "05_generation.ipynb is not a readable notebook (NotJSONError" in text
-    assert "01_transfer_learning.ipynb is missing" in text
+    assert text.count("01_transfer_learning.ipynb is missing") == 1, text  # once, under its chapter
     assert rows["bad_files"]["pca-whiten"] == "1" and rows["bad_files"]["total"] == "1"
     # feedback of the complete submission, and the summary
     assert (out / "feedback" / "complete.md").read_text().count(": passed.") == len(ids)

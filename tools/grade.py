@@ -278,7 +278,7 @@ def prepare(sub: Submission, release: Release, workdir: Path) -> list[tuple[str,
                 sub.problems.append(why)
             else:
                 missing.append(chapter)
-            sub.lines.append(f"- {why}: its {len(exercises)} exercises are not graded.")
+            # Said once, under the chapter's heading in the feedback (not also under "Files").
             for e in exercises:
                 sub.results[e.id] = Result("missing", why)
             continue
@@ -357,8 +357,9 @@ class Limits:
     memory_gib: float = 3.0
 
 
-def run_jobs(jobs: list, workers: list[Worker], limits: Limits, progress: tqdm) -> None:
-    """Share the jobs (submission, file, exercises) between the workers; fill in the results."""
+def run_jobs(jobs: list, workers: list[Worker], limits: Limits, progress: tqdm, private: list[Path] = ()) -> None:
+    """Share the jobs (submission, file, exercises) between the workers; fill in the results.
+    ``private``: folders no answer may read (the submissions, ``OUT``)."""
     queue = list(jobs)
     lock = threading.Lock()
 
@@ -372,7 +373,10 @@ def run_jobs(jobs: list, workers: list[Worker], limits: Limits, progress: tqdm) 
                 "workdir": str(workdir),
                 "notebook_timeout": limits.notebook,
                 "memory": int(limits.memory_gib * 2**30),
-                "exercises": [{k: v for k, v in r.items() if k != "_nb"} | {"timeout": limits.exercise} for r in runs],
+                "private": [str(p) for p in private],
+                "exercises": [
+                    {"id": r["id"], "name": r["name"], "answer": str(r["_answer"]), "timeout": limits.exercise} for r in runs
+                ],
             }
             start = time.monotonic()
             pending = {r["id"]: r for r in runs}
@@ -473,7 +477,7 @@ def feedback(sub: Submission, release: Release) -> str:
         lines += [f"## {chapter}.ipynb", ""]
         first = sub.results.get(exercises[0].id) if exercises else None
         if first is not None and first.status == "missing" and first.message.startswith(chapter):
-            lines += [f"Not graded: {first.message}.", ""]
+            lines += [f"Not graded: {first.message}: its {len(exercises)} exercises are not graded.", ""]
             continue
         for e in exercises:
             r = sub.results.get(e.id, Result("missing", "not graded"))
@@ -518,7 +522,12 @@ def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool =
             sub = Submission(student, folder)
             workdir = scratch / "work" / f"{len(subs):04d}"
             workdir.mkdir(parents=True)
+            answers = scratch / "answers" / workdir.name  # read-only to the child, outside its working copy
+            answers.mkdir(parents=True)
             for file, runs in prepare(sub, release, workdir):
+                for r in runs:
+                    r["_answer"] = answers / f"{r['id']}.py"
+                    r["_answer"].write_text(r["code"], encoding="utf-8")
                 queue.append((sub, file, workdir, runs))
             subs.append(sub)
         total = len(subs) * len(release.exercises)
@@ -527,7 +536,7 @@ def grade(submissions: Path, out: Path, jobs: int, limits: Limits, quiet: bool =
             if queue:
                 for w in workers[1:]:
                     w.ready()
-                run_jobs(queue, workers, limits, progress)
+                run_jobs(queue, workers, limits, progress, [submissions.resolve(), out.resolve()])
     finally:
         for w in workers:
             w.stop()
@@ -553,8 +562,11 @@ def summary(subs: list[Submission], release: Release, out: Path, root: Path, sec
     if CONFINEMENT:
         print("Each exercise ran in a fresh process with " + "; ".join(sorted(CONFINEMENT)) + ".")
         if not any("Landlock" in c for c in CONFINEMENT):
-            print("WARNING: this kernel has no Landlock, so a submission could write wherever this user can; "
-                  "grade untrusted work in a container or as a user without write access to the course files.")
+            print("WARNING: this kernel has no Landlock, so a submission could write wherever this user can, and "
+                  "reads are not confined: an answer could read the other submissions and OUT. Grade untrusted "
+                  "work in a container, one submission at a time, as a user without write access to the course files.")
+        elif not any("reads only" in c for c in CONFINEMENT):
+            print("WARNING: reads are not confined: an answer could read the other submissions and OUT.")
         if not any("namespace" in c or "TCP" in c for c in CONFINEMENT):
             print("WARNING: the network could not be taken away on this machine (no network namespace, no Landlock TCP rules).")
     if len(subs) == 1 and not any(r.status == "passed" for r in subs[0].results.values()):

@@ -8,8 +8,11 @@ exercise starts from the same clean state and costs no import. The child:
 1. confines itself (:func:`confine`): its own process group, killed with the worker; resource
    limits (memory as ``RLIMIT_DATA``, CPU seconds, file size, no core dumps); no network (a new,
    empty network namespace where Linux allows it, and Landlock's TCP rules); Landlock's file rules
-   (writes only below its working copy of the submission) and scopes (no signals to processes
-   outside it); whatever the kernel cannot do is reported, never silently assumed;
+   (writes only below its working copy of the submission; reads only the Python environment, the
+   package and its data, system folders, the working copy and its answer file: not the other
+   submissions, their working copies, ``OUT`` or the course's other folders) and scopes (no
+   signals to processes outside it); whatever the kernel cannot do is reported, never silently
+   assumed;
 2. runs :data:`SETUP` (the names every answer may use, the same ones ``tests/test_exercises.py``
    gives a reference solution), seeds the random generators, executes the exercise's answer cells,
    and calls ``ae.exercises.check`` on the name the chapter's check cell passes to it;
@@ -22,8 +25,11 @@ what happened into a status: ``passed``, ``not attempted``, ``wrong`` (the check
 memory``, ``exited`` (the answer ended its process), ``tampered`` (it patched the checks).
 
 Protocol, JSON lines: the worker first writes ``{"catalog": [...]}``; then for every job read from
-stdin (``{"workdir", "exercises": [{"id", "code", "name", "timeout"}], "notebook_timeout",
-"memory"}``) it writes one line per exercise and ``{"done": true}``.
+stdin (``{"workdir", "exercises": [{"id", "answer", "name", "timeout"}], "notebook_timeout",
+"memory", "private"}``) it writes one line per exercise and ``{"done": true}``. ``answer`` is the path
+of a file that holds the answer cells' code: only the child reads it, after confining itself, so
+this worker (whose memory every child inherits) never holds a student's code. ``private`` are
+folders no child may read (the submissions, ``OUT``).
 """
 
 from __future__ import annotations
@@ -67,13 +73,58 @@ _CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 _PR_SET_NO_NEW_PRIVS, _PR_SET_PDEATHSIG = 38, 1
 _SYS_LANDLOCK_CREATE_RULESET, _SYS_LANDLOCK_ADD_RULE, _SYS_LANDLOCK_RESTRICT_SELF = 444, 445, 446
 _LANDLOCK_RULE_PATH_BENEATH = 1
-# Write-like file accesses (EXECUTE and the READ ones are left alone: reading is allowed).
-# ABI 1: WRITE_FILE (bit 1), REMOVE_DIR ... MAKE_SYM (bits 4-12); 2: REFER; 3: TRUNCATE; 5: IOCTL_DEV.
+# Write-like file accesses. ABI 1: WRITE_FILE (bit 1), REMOVE_DIR ... MAKE_SYM (bits 4-12);
+# 2: REFER; 3: TRUNCATE; 5: IOCTL_DEV.
 _FS_WRITE = {1: (1 << 1) | sum(1 << b for b in range(4, 13)), 2: 1 << 13, 3: 1 << 14, 5: 1 << 15}
 _FS_WRITE_FILE = 1 << 1
 _FS_TRUNCATE = 1 << 14
+# Read-like accesses (ABI 1): EXECUTE (bit 0), READ_FILE (bit 2), READ_DIR (bit 3).
+_FS_EXECUTE, _FS_READ_FILE, _FS_READ_DIR = 1 << 0, 1 << 2, 1 << 3
+_FS_READ = _FS_EXECUTE | _FS_READ_FILE | _FS_READ_DIR
 _NET_TCP = 0b11  # BIND_TCP | CONNECT_TCP (ABI 4)
 _SCOPES = 0b11  # ABSTRACT_UNIX_SOCKET | SIGNAL (ABI 6)
+# What an answer reads besides the Python installation, the package and its data: shared
+# libraries, configuration (locale, time zones), CPU and memory facts that numpy, torch and
+# sklearn look up, and the devices (/dev/null, /dev/urandom, /dev/shm).
+SYSTEM_READ = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/dev", "/sys")
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def readable_paths(workdir: str, private: list[str] = ()) -> list[str]:
+    """The folders a child may read (besides its working copy and its answer file).
+
+    The Python installation and the environment (``sys.prefix``, ``sys.base_prefix`` and the
+    folders on ``sys.path``), the package ``autoencoders`` and its data folder, and
+    :data:`SYSTEM_READ`. Never a folder that holds (or is inside) the repository's other folders
+    (chapters/, tests/, tools/, notebooks/), the other working copies, or a ``private`` path (the
+    submissions, ``OUT``): such a candidate is dropped, whatever it would have given.
+    """
+    import autoencoders
+    from autoencoders import data
+
+    package = os.path.dirname(os.path.abspath(autoencoders.__file__))
+    candidates = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix, *sys.path,
+                  package, str(data.DATA_DIR), *SYSTEM_READ]
+    inside_repo_ok = [os.path.dirname(package), str(data.DATA_DIR), sys.prefix]
+    secret = [os.path.realpath(p) for p in (_REPO, os.path.dirname(os.path.abspath(workdir)), *private)]
+    out: list[str] = []
+    for path in candidates:
+        if not path or not os.path.exists(path):
+            continue
+        real = os.path.realpath(path)
+        if any(_inside(s, real) for s in secret):  # it holds the repository, the working copies, ...
+            continue
+        if _inside(real, os.path.realpath(_REPO)) and not any(_inside(real, os.path.realpath(ok)) for ok in inside_repo_ok):
+            continue  # tools/, tests/, chapters/, notebooks/ (and tools/ is sys.path[0] of the worker)
+        if any(_inside(real, s) for s in secret[1:]):
+            continue
+        if real not in out:
+            out.append(real)
+    return out
 
 
 def _landlock_abi() -> int:
@@ -83,26 +134,35 @@ def _landlock_abi() -> int:
     return max(abi, 0)
 
 
-def _landlock(workdir: str) -> list[str]:
-    """Allow writes only below ``workdir`` (and to /dev/null); deny TCP; scope signals. What applied."""
+def _landlock(workdir: str, answer: str | None = None, private: list[str] = ()) -> list[str]:
+    """Allow reads only of :func:`readable_paths`, the working copy and the answer file; writes
+    only below ``workdir`` (and to /dev/null); deny TCP; scope signals. Return what applied."""
     abi = _landlock_abi()
     if abi < 1:
         return []
-    fs = 0
+    write = 0
     for level, rights in _FS_WRITE.items():
         if abi >= level:
-            fs |= rights
+            write |= rights
+    fs = write | _FS_READ
     net = _NET_TCP if abi >= 4 else 0
     scoped = _SCOPES if abi >= 6 else 0
     attr = struct.pack("QQQ", fs, net, scoped)[: 8 if abi < 4 else 16 if abi < 6 else 24]
     buf = ctypes.create_string_buffer(attr, len(attr))
+    readable = readable_paths(workdir, private)
+    rules = [(path, _FS_READ) for path in readable] + [(workdir, fs)]
+    rules.append(("/dev/null", _FS_READ_FILE | _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0)))
+    if answer:
+        rules.append((answer, _FS_READ_FILE))
     ruleset = _LIBC.syscall(_SYS_LANDLOCK_CREATE_RULESET, buf, ctypes.c_size_t(len(attr)), ctypes.c_uint32(0))
     if ruleset < 0:
         return []
     try:
-        for path, rights in [(workdir, fs), ("/dev/null", _FS_WRITE_FILE | (_FS_TRUNCATE if abi >= 3 else 0))]:
-            fd = os.open(path, os.O_PATH)
+        for path, rights in rules:
+            fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
             try:
+                if not os.path.isdir(path):  # a file takes file rights only
+                    rights &= _FS_EXECUTE | _FS_READ_FILE | _FS_WRITE_FILE | _FS_TRUNCATE | (1 << 15)
                 rule = ctypes.create_string_buffer(struct.pack("=Qi", rights, fd), 12)
                 if _LIBC.syscall(_SYS_LANDLOCK_ADD_RULE, ruleset, _LANDLOCK_RULE_PATH_BENEATH, rule, ctypes.c_uint32(0)):
                     return []
@@ -112,9 +172,11 @@ def _landlock(workdir: str) -> list[str]:
             return []
     finally:
         os.close(ruleset)
-    return ["files: writes only in the working copy (Landlock)"] + (["network: no TCP (Landlock)"] if net else []) + (
-        ["signals: only to its own processes (Landlock)"] if scoped else []
-    )
+    return [
+        "files: writes only in the working copy (Landlock)",
+        "files: reads only the Python environment, the package and its data, system folders and the working copy;"
+        " not the other submissions, OUT or the course's other folders (Landlock)",
+    ] + (["network: no TCP (Landlock)"] if net else []) + (["signals: only to its own processes (Landlock)"] if scoped else [])
 
 
 def _no_network() -> list[str]:
@@ -134,7 +196,7 @@ def _no_network() -> list[str]:
     return ["network: none (empty network namespace)"]
 
 
-def confine(workdir: str, memory: int, cpu_seconds: float) -> list[str]:
+def confine(workdir: str, memory: int, cpu_seconds: float, answer: str | None = None, private: list[str] = ()) -> list[str]:
     """Confine the current (child) process; return what applied, in words."""
     applied = []
     for limit, value in [
@@ -149,7 +211,7 @@ def confine(workdir: str, memory: int, cpu_seconds: float) -> list[str]:
             pass
     applied.append(f"memory: {memory / 2**30:.1f} GiB (RLIMIT_DATA)")
     applied += _no_network()
-    applied += _landlock(workdir)
+    applied += _landlock(workdir, answer, private)
     return applied
 
 
@@ -286,7 +348,7 @@ def run_exercise(exercise: dict, before: dict) -> dict:
     return result
 
 
-def _child(exercise: dict, workdir: str, memory: int, timeout: float, before: dict, result_fd: int) -> None:
+def _child(exercise: dict, workdir: str, memory: int, timeout: float, before: dict, result_fd: int, private: list[str]) -> None:
     """The forked child: confine, run, report through ``result_fd``, exit. Never returns."""
     try:
         os.setsid()
@@ -300,7 +362,9 @@ def _child(exercise: dict, workdir: str, memory: int, timeout: float, before: di
         os.closerange(result_fd + 1, 4096)
         os.chdir(workdir)
         os.environ.update(HOME=workdir, TMPDIR=workdir, MPLCONFIGDIR=os.path.join(workdir, ".matplotlib"))
-        applied = confine(workdir, memory, timeout)
+        applied = confine(workdir, memory, timeout, exercise["answer"], private)
+        with open(exercise["answer"], encoding="utf-8") as f:  # read here: the worker never holds an answer
+            exercise = {**exercise, "code": f.read()}
         result = run_exercise(exercise, before)
         result["confinement"] = applied
         data = json.dumps(result).encode()
@@ -341,7 +405,7 @@ def _collect(pid: int, read_fd: int, timeout: float) -> tuple[bytes, int | None,
     return b"".join(chunks), status, timed_out
 
 
-def grade_exercise(exercise: dict, workdir: str, memory: int, timeout: float, before: dict) -> dict:
+def grade_exercise(exercise: dict, workdir: str, memory: int, timeout: float, before: dict, private: list[str] = ()) -> dict:
     """Fork a child for one exercise and turn how it ended into a result."""
     start = time.monotonic()
     read_fd, write_fd = os.pipe()
@@ -350,7 +414,7 @@ def grade_exercise(exercise: dict, workdir: str, memory: int, timeout: float, be
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _child(exercise, workdir, memory, timeout, before, write_fd)
+        _child(exercise, workdir, memory, timeout, before, write_fd, list(private))
     os.close(write_fd)
     try:
         data, status, timed_out = _collect(pid, read_fd, timeout)
@@ -398,7 +462,7 @@ def serve(stdin=sys.stdin, stdout=sys.stdout) -> None:
             if left < 1:
                 result = {"status": "timed out", "message": "not run: the notebook's time limit was used up by the exercises before it.", "seconds": 0}
             else:
-                result = grade_exercise(exercise, job["workdir"], job["memory"], min(exercise["timeout"], left), before)
+                result = grade_exercise(exercise, job["workdir"], job["memory"], min(exercise["timeout"], left), before, job.get("private", []))
             result["id"] = exercise["id"]
             stdout.write(json.dumps(result) + "\n")
             stdout.flush()
