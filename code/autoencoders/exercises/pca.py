@@ -218,7 +218,7 @@ def _check_whiten(pca_whiten):
                               "Subtract the column means of X before projecting.")
         cov = Z.T @ Z / (n - 1)
         for convention, C in (("n - 1", cov), ("n", Z.T @ Z / n)):
-            if np.allclose(C, np.eye(k), atol=WHITEN_TOL):
+            if np.allclose(C, np.eye(k), rtol=0, atol=WHITEN_TOL):
                 break
         else:
             diag = ", ".join(f"{c:.3g}" for c in np.diag(cov))
