@@ -18,21 +18,21 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_1.pt": "09e3ca1feeb2243cc5400d5dad6e338aa97d8ffc657d0d62baa1410171e4b18e",
-    "codec_mse_2.pt": "202d88babf0b9ff439fab3354cfad30d0f304311b0ae8c67aef30cd0020d230f",
-    "codec_mse_3.pt": "f2e7ec2f64d568fc176cfe643b9ba1c2079d2538842767c7f4bfa5c8abb3cddf",
-    "codec_mse_4.pt": "80b181b9e9b0c9d8a3382bc2cd0f37f6ed4f0e0eb76c49f0822be1dd0161a48a",
-    "codec_msssim_2.pt": "13e521c7ef88f68b7c46599e44e55f2344004e6ccfb3dbf08c52bf2b19b1aa0a",
+    "codec_mse_1.pt": "ea128ce2d2988ba3d9665e55b72521a9b3c2d150c540ff9f2d231b4f960d600e",
+    "codec_mse_2.pt": "2f023a3e04b37d45f015e5c4213d35a8cfdc4a882ff33810ce4d2452b0b219f9",
+    "codec_mse_3.pt": "27b3b7e858ec14c772b645bd1465fa90cb4d0528ace3b288ec6b92dbd1f54c5e",
+    "codec_mse_4.pt": "3d5923e62c310cc9afcf82ad5eb9977b81d20a638a70e3a4428cfe58d91c4d11",
+    "codec_msssim_2.pt": "ae8146f077575a5c7c775791c4fc12fa911de01e81dd76c8e1cf504eb92fa2f0",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
-    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
-    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
-    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
-    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, 45 to 90 minutes)",
+    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
+    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
+    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
+    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
+    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
 }
 
 
