@@ -34,6 +34,7 @@ from torch import nn
 import autoencoders as ae
 from autoencoders.exercises import Exercise, WrongAnswer, call, check, exercise, expect_close, expect_number
 from autoencoders.exercises import isolated_registry
+from grade import check_names
 from make_student import solutions
 from exercise_answers import FIXTURES, WrongAnswers, chapter_correct_answers, chapter_wrong_answers, fixture_exercises
 
@@ -41,22 +42,11 @@ REPO = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((REPO / "chapters").glob("*.ipynb"))
 MIN_PER_CHAPTER = 3
 MIN_ALTERNATIVES = 2  # correct answers written differently from the reference, per exercise
-CHECK_CALL = re.compile(r"""ae\.exercises\.check\(\s*["']([\w-]+)["']\s*,\s*([A-Za-z_]\w*)\s*\)""")
 # What a raw numpy / torch error starts with; a helpful message says more than that.
 BARE_ERROR = re.compile(
     r"^(operands could not be broadcast|matmul:|mat1 and mat2|The size of tensor|shapes \(|index \d|"
     r"unsupported operand|could not broadcast|Expected all tensors|too many indices)"
 )
-
-
-def check_names(nb: nbformat.NotebookNode) -> dict[str, str]:
-    """Exercise id -> the name its check cell passes to ``ae.exercises.check``."""
-    return {
-        m.group(1): m.group(2)
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        for m in CHECK_CALL.finditer(cell.source)
-    }
 
 
 def run_solution(code: str, name: str) -> Any:

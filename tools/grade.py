@@ -143,7 +143,8 @@ def _normal(code: str) -> str:
     return "\n".join(line.rstrip() for line in code.strip().splitlines() if line.strip())
 
 
-def _check_names(nb: nbformat.NotebookNode) -> dict[str, str]:
+def check_names(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """Exercise id -> the name its check cell passes to ``ae.exercises.check`` (also the tests')."""
     return {
         m.group(1): m.group(2)
         for c in nb.cells
@@ -181,7 +182,7 @@ def load_release(catalog: list[dict], chapters_dir: Path | None = None) -> Relea
     chapters, stubs = {}, {}
     for path in sorted(chapters_dir.glob("*.ipynb")):
         nb = student_notebook(nbformat.read(path, as_version=4), path.name)
-        names = _check_names(nb)
+        names = check_names(nb)
         order = {exercise_id: i for i, exercise_id in enumerate(names)}
         entries = sorted(by_chapter.get(path.stem, []), key=lambda e: order.get(e["id"], len(order)))
         chapters[path.stem] = [Exercise(e["id"], e["title"], path.stem, names.get(e["id"], "")) for e in entries]
@@ -258,7 +259,7 @@ def prepare(sub: Submission, release: Release, workdir: Path) -> list[tuple[str,
         if path is None or path.suffix != ".ipynb":
             continue
         nb, _ = _read_notebook(path)
-        ids = set(_check_names(nb)) if nb is not None else set()
+        ids = set(check_names(nb)) if nb is not None else set()
         for chapter, exercises in release.chapters.items():
             if chapter not in notebooks and ids & {e.id for e in exercises}:
                 notebooks[chapter] = (nb, name, "")
