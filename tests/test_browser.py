@@ -252,21 +252,25 @@ def chapter_pages() -> list[str]:
 
 @pytest.mark.parametrize("chapter_page", chapter_pages() or ["chapters/(none built)"])
 def test_launch_and_download_buttons_name_the_configured_repository(chapter_page: str) -> None:
-    """Colab, Binder and the .ipynb download point at this chapter in repository.url."""
+    """Colab and Binder open this chapter's plain notebook (notebooks/) in repository.url; the
+    download button gives the .ipynb the build serves (the plain notebook, see _ext/plain_launch.py)."""
     require_build()
     repo = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["repository"]
     slug = urlsplit(repo["url"]).path.strip("/")
     notebook = chapter_page.removesuffix(".html") + ".ipynb"
+    plain = "notebooks/" + notebook.split("/", 1)[1]
     page = BUILD / chapter_page
     assert page.is_file(), f"no chapter page was built under {BUILD / 'chapters'}"
     html = page.read_text(encoding="utf-8")
     expected = {
-        "Colab": f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/{notebook}",
-        "Binder": f"https://mybinder.org/v2/gh/{slug}/{repo['branch']}?urlpath=lab/tree/{notebook}",
+        "Colab": f"https://colab.research.google.com/github/{slug}/blob/{repo['branch']}/{plain}",
+        "Binder": f"https://mybinder.org/v2/gh/{slug}/{repo['branch']}?urlpath=lab/tree/{plain}",
         "download": f"../_sources/{notebook}",
     }
     missing = {name: url for name, url in expected.items() if f'href="{url}"' not in html}
     assert not missing, f"{chapter_page}: launch/download buttons missing or pointing elsewhere: {missing}"
+    served = BUILD / "_sources" / notebook
+    assert served.read_bytes() == (ROOT / plain).read_bytes(), f"{chapter_page}: the download is not {plain}"
 
 
 # ---- The page as a reader sees it: phone width, dark mode, figure sizes, no machinery ----

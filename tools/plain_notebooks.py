@@ -49,6 +49,9 @@ SOLUTION_TAG = "solution"
 SOLUTION_KEY = "exercise_solution"  # cell metadata: the id of the exercise whose solution the cell is
 EXERCISE_KEY = "exercise"  # cell metadata of an exercise's heading cell: its id
 
+#: Glued wall-clock measurements (a chapter's runtime, timed speed-ups and slopes): they differ from
+#: build to build, so the tests that compare a plain notebook with another build leave them out.
+TIMED_GLUE = re.compile(r"_(runtime|speedup|slope_[nd])$")
 ROLE = re.compile(r"\{(?P<name>[a-zA-Z][\w:-]*)\}`(?P<content>[^`]*)`")
 FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|:{3,})\{(?P<name>[^}]*)\}[ \t]*(?P<arg>.*?)\s*$")
 TARGET = re.compile(r"^[ \t]*\((?P<label>[^()\s]+)\)=[ \t]*$")
@@ -509,6 +512,11 @@ def plain_notebook(chapter: nbformat.NotebookNode, docname: str, book: Book) -> 
 def dumps(nb: nbformat.NotebookNode) -> str:
     """The notebook's file content (what is committed)."""
     return nbformat.writes(nb) + "\n"
+
+
+def is_timed(content: str) -> bool:
+    """Whether the glue role content ``[doc::]key[:fmt]`` names a wall-clock measurement."""
+    return bool(TIMED_GLUE.search(content.split("::", 1)[-1].partition(":")[0]))
 
 
 def export(root: Path = ROOT, dest: Path | None = None, build: Path | None = None) -> dict[str, str]:
