@@ -1,8 +1,10 @@
 """A synthetic class for the grader's tests (and for timing it): one folder per student, built
 from the student release of the chapters (tools/make_student.py) in a temporary folder.
 
-``complete``: every chapter's solution pasted into the student notebook; the other students are the
-bad submissions of issue 21, each a copy of the release with one notebook changed.
+``complete``: every chapter's solution pasted into the student notebook; the other students are
+the bad submissions a grader must survive (an infinite loop, unbounded memory, an exit, patched
+checks, writes and reads outside the working copy, broken files, the network), each a copy of the
+release with one notebook changed.
 """
 
 from __future__ import annotations
@@ -110,7 +112,7 @@ BAD_ANSWERS = {
 
 
 def build_class(root: Path, out: Path) -> dict[str, Path]:
-    """The synthetic class of issue 21 under ``root`` (``out`` is where the grader will write)."""
+    """The synthetic class under ``root`` (``out`` is where the grader will write)."""
     rel = build_release(root / "_release")
     klass = root / "class"
     folders = {"untouched": copy_release(rel, klass / "untouched"), "complete": build_complete(rel, klass / "complete")}

@@ -16,13 +16,26 @@ def _params(encoder, decoder):
     return [*encoder.parameters(), *decoder.parameters()]
 
 
-def step_without_zero_grad(encoder, decoder, x, lr):
+def _descend(encoder, decoder, x, lr):
+    """One gradient step on the mean squared error that never clears the gradients; the loss before it."""
     loss = _mse(encoder, decoder, x)
     loss.backward()
     with torch.no_grad():
         for p in _params(encoder, decoder):
             p -= lr * p.grad
-    return loss.item()
+    return loss
+
+
+def step_without_zero_grad(encoder, decoder, x, lr):
+    return _descend(encoder, decoder, x, lr).item()
+
+
+def step_returns_loss_after(encoder, decoder, x, lr):
+    _descend(encoder, decoder, x, lr)
+    for p in _params(encoder, decoder):
+        p.grad = None
+    with torch.no_grad():
+        return _mse(encoder, decoder, x).item()
 
 
 def step_uphill(encoder, decoder, x, lr):
@@ -172,6 +185,17 @@ def _tied(untied=False, decoder_biases=True, detach=False, copy=False, relu=True
     return TiedAutoencoder
 
 
+def too_few_epochs(X, k):
+    return _train(nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, k)),
+                  nn.Sequential(nn.Linear(k, 128), nn.ReLU(), nn.Linear(128, 64), nn.Sigmoid()),
+                  X, epochs=2)
+
+
+def _decoder_biases_as_encoder(d, k, hidden):
+    widths = [d, *hidden, k]
+    return 2 * _with_biases(widths), d / k  # the decoder's biases counted with the encoder's sizes
+
+
 WRONG_ANSWERS = {
     "ae-sgd-step": [
         ("never resets the gradients", step_without_zero_grad),
@@ -180,6 +204,7 @@ WRONG_ANSWERS = {
         ("rebinds p instead of changing it in place", step_that_rebinds),
         ("changes the weights outside torch.no_grad()", step_outside_no_grad),
         ("uses a fresh Adam optimizer", step_with_adam),
+        ("returns the loss after the update", step_returns_loss_after),
     ],
     "ae-beat-pca": [
         ("no non-linearity (an affine autoencoder)", affine_autoencoder),
@@ -187,6 +212,7 @@ WRONG_ANSWERS = {
         ("untrained networks", untrained),
         ("a bottleneck of 8 whatever k is", bottleneck_ignores_k),
         ("forgot optimizer.zero_grad()", forgot_zero_grad),
+        ("trained for 2 epochs only (with the ReLUs)", too_few_epochs),
     ],
     "ae-identity": [
         ("square identities that ignore k", lambda d, k: (np.eye(d), np.eye(d))),
@@ -200,6 +226,7 @@ WRONG_ANSWERS = {
         ("counted the encoder only", lambda d, k, hidden: (_with_biases([d, *hidden, k]), d / k)),
         ("the ratio upside down (k / d)", lambda d, k, hidden: (_both(d, k, hidden), k / d)),
         ("integer division for the ratio", lambda d, k, hidden: (_both(d, k, hidden), d // k)),
+        ("gave the decoder the encoder's bias sizes", _decoder_biases_as_encoder),
     ],
     "ae-tied": [
         ("the decoder has weight matrices of its own (untied)", _tied(untied=True)),
@@ -209,37 +236,6 @@ WRONG_ANSWERS = {
         ("no ReLU: a tied affine autoencoder with a sigmoid", _tied(relu=False)),
     ],
 }
-
-
-# --- more wrong answers ------------------------------------------------------------------------
-
-
-def too_few_epochs(X, k):
-    return _train(nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, k)),
-                  nn.Sequential(nn.Linear(k, 128), nn.ReLU(), nn.Linear(128, 64), nn.Sigmoid()),
-                  X, epochs=2)
-
-
-def _decoder_biases_as_encoder(d, k, hidden):
-    widths = [d, *hidden, k]
-    return 2 * _with_biases(widths), d / k  # the decoder's biases counted with the encoder's sizes
-
-
-WRONG_ANSWERS["ae-beat-pca"] += [("trained for 2 epochs only (with the ReLUs)", too_few_epochs)]
-WRONG_ANSWERS["ae-count"] += [("gave the decoder the encoder's bias sizes", _decoder_biases_as_encoder)]
-
-
-def step_returns_loss_after(encoder, decoder, x, lr):
-    loss = _mse(encoder, decoder, x)
-    loss.backward()
-    with torch.no_grad():
-        for p in _params(encoder, decoder):
-            p -= lr * p.grad
-            p.grad = None
-        return _mse(encoder, decoder, x).item()
-
-
-WRONG_ANSWERS["ae-sgd-step"] += [("returns the loss after the update", step_returns_loss_after)]
 
 
 # --- correct answers written differently from the reference ------------------------------------

@@ -76,6 +76,18 @@ def _block2_no_flatten(model, x, y, n_classes):
     return _train(net, net.parameters(), x, y)
 
 
+def _head_too_few_steps(model, x, y, n_classes):
+    model.blocks.requires_grad_(False)
+    model.head = nn.Linear(model.head.in_features, n_classes)
+    return _train(model, model.head.parameters(), x, y, steps=3)
+
+
+def _block2_frozen_before_training(model, x, y, n_classes):
+    net = _block2_net(model, n_classes, x)
+    net.requires_grad_(False)
+    return _train(net, net.parameters(), x, y)
+
+
 WRONG_ANSWERS = {
     "transfer-head": [
         ("forgot to freeze the blocks", _head_not_frozen),
@@ -83,12 +95,14 @@ WRONG_ANSWERS = {
         ("replaced the head but did not train it", _head_not_trained),
         ("trained the old task-A head instead of a new one", _head_kept_old),
         ("typed the chapter network's width for the head", _head_typed_size),
+        ("trained the new head for 3 steps only", _head_too_few_steps),
     ],
     "transfer-block2": [
         ("kept the penultimate layer (a head on frozen blocks 1-3)", _block2_on_penultimate),
         ("forgot to freeze blocks 1 and 2", _block2_not_frozen),
         ("built the network but did not train it", _block2_not_trained),
         ("forgot to flatten block 2's output", _block2_no_flatten),
+        ("froze the new layer too, before training", _block2_frozen_before_training),
     ],
     "transfer-two-speeds": [
         ("one learning rate for everything", lambda model, lr: torch.optim.Adam(model.parameters(), lr=lr)),
@@ -97,6 +111,8 @@ WRONG_ANSWERS = {
         ("left the blocks out of the optimiser", lambda model, lr: torch.optim.Adam(model.head.parameters(), lr=lr)),
         ("typed the slow rate instead of lr / 10", lambda model, lr: torch.optim.Adam(
             [{"params": model.blocks.parameters(), "lr": 1e-3}, {"params": model.head.parameters(), "lr": lr}])),
+        ("blocks at lr / 100", lambda model, lr: torch.optim.Adam(
+            [{"params": model.blocks.parameters(), "lr": lr / 100}, {"params": model.head.parameters(), "lr": lr}])),
     ],
 }
 
@@ -142,33 +158,6 @@ WRONG_ANSWERS["transfer-choose-layer"] = [
     ("off by one: 0 meant block 1", _layer_off_by_one),
     ("features that still carry gradients", _layer_with_gradients),
     ("returned the layer's name", lambda blocks, x, y, x_val, y_val: "block 2"),
-]
-
-
-# --- more wrong answers ------------------------------------------------------------------------
-
-
-def _head_too_few_steps(model, x, y, n_classes):
-    model.blocks.requires_grad_(False)
-    model.head = nn.Linear(model.head.in_features, n_classes)
-    return _train(model, model.head.parameters(), x, y, steps=3)
-
-
-def _block2_frozen_before_training(model, x, y, n_classes):
-    net = _block2_net(model, n_classes, x)
-    net.requires_grad_(False)
-    return _train(net, net.parameters(), x, y)
-
-
-WRONG_ANSWERS["transfer-head"] += [
-    ("trained the new head for 3 steps only", _head_too_few_steps),
-]
-WRONG_ANSWERS["transfer-block2"] += [
-    ("froze the new layer too, before training", _block2_frozen_before_training),
-]
-WRONG_ANSWERS["transfer-two-speeds"] += [
-    ("blocks at lr / 100", lambda model, lr: torch.optim.Adam(
-        [{"params": model.blocks.parameters(), "lr": lr / 100}, {"params": model.head.parameters(), "lr": lr}])),
 ]
 
 
