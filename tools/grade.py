@@ -566,8 +566,6 @@ def summary(subs: list[Submission], release: Release, out: Path, root: Path, sec
             print("WARNING: this kernel has no Landlock, so a submission could write wherever this user can, and "
                   "reads are not confined: an answer could read the other submissions and OUT. Grade untrusted "
                   "work in a container, one submission at a time, as a user without write access to the course files.")
-        elif not any("reads only" in c for c in CONFINEMENT):
-            print("WARNING: reads are not confined: an answer could read the other submissions and OUT.")
         if not any("namespace" in c or "TCP" in c for c in CONFINEMENT):
             print("WARNING: the network could not be taken away on this machine (no network namespace, no Landlock TCP rules).")
     if len(subs) == 1 and not any(r.status == "passed" for r in subs[0].results.values()):
