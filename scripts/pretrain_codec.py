@@ -1,6 +1,6 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (``make pretrain`` runs the same; 80 minutes to 2 hours on a 2-core
+Run from the repository root (``make pretrain`` runs the same; about 3.5 hours on a 2-core
 CPU)::
 
     .venv/bin/python scripts/pretrain_codec.py --jobs 2

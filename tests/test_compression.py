@@ -249,6 +249,23 @@ def test_shipped_codecs_are_ordered_by_rate():
     assert rates == sorted(rates), rates
 
 
+def test_pretrain_stages_form_one_chain_per_shipped_codec():
+    """scripts/pretrain_codec.py trains a stage once the stage it starts from is done: every
+    ``init`` must name an earlier stage, and the shipped stages are exactly the shipped codecs."""
+    names = [s.name for s in comp.PRETRAIN_STAGES]
+    assert len(names) == len(set(names)), names
+    for i, stage in enumerate(comp.PRETRAIN_STAGES):
+        assert stage.init is None or stage.init in names[:i], stage
+    assert [s.name for s in comp.PRETRAIN_STAGES if s.shipped] == list(comp.SHIPPED)
+    by_name = {s.name: s for s in comp.PRETRAIN_STAGES}
+    for name in comp.SHIPPED:  # each chain keeps its codec's objective after the shared start
+        chain = [by_name[name]]
+        while chain[-1].init is not None:
+            chain.append(by_name[chain[-1].init])
+        assert chain[-1].name == "base", chain
+        assert len({(s.lam, s.distortion) for s in chain[:-1] if s.distortion == "mse"}) <= 1, chain
+
+
 def test_photographs_ship_with_the_packages():
     for name in comp.HELD_OUT + comp.TRAINING:
         image = comp.photograph(name)

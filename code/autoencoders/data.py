@@ -18,21 +18,21 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_1.pt": "ea128ce2d2988ba3d9665e55b72521a9b3c2d150c540ff9f2d231b4f960d600e",
-    "codec_mse_2.pt": "2f023a3e04b37d45f015e5c4213d35a8cfdc4a882ff33810ce4d2452b0b219f9",
-    "codec_mse_3.pt": "27b3b7e858ec14c772b645bd1465fa90cb4d0528ace3b288ec6b92dbd1f54c5e",
-    "codec_mse_4.pt": "3d5923e62c310cc9afcf82ad5eb9977b81d20a638a70e3a4428cfe58d91c4d11",
-    "codec_msssim_2.pt": "ae8146f077575a5c7c775791c4fc12fa911de01e81dd76c8e1cf504eb92fa2f0",
+    "codec_mse_1.pt": "f43e984bc27c7e6e4480d50f3b33717ea0f0ed34fca691a2e45c31e8591bf124",
+    "codec_mse_2.pt": "982ed044fd0ef04d660340367cb93fc65b43857ee5e76797f945483b9252aa96",
+    "codec_mse_3.pt": "b2f84635eb26133863bc00f9a15b4c520e7aadc656f408b4b9d568296f3685a5",
+    "codec_mse_4.pt": "8e5adc4dbdfdf705f5d46a932610caf4d0dfd64adb83a90e8f8af7e4628c6fc0",
+    "codec_msssim_2.pt": "13355bea5accd81a4ddd5584005bf2827883c581f786819e52b0dbea497f95f4",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
-    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
-    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
-    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
-    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, 80 minutes to 2 hours)",
+    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
+    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
+    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
+    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
+    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
 }
 
 

@@ -103,21 +103,30 @@ class PretrainStage:
     shipped: bool = True
 
 
+#: The rate-distortion trade-off of each MSE codec, lowest rate first.
+MSE_LAMBDAS = (0.0006, 0.0021, 0.0050, 0.0200)
+
 #: A shared 3,500-step start, then the MSE codecs (``mse_1`` has the lowest rate): one model per
-#: rate point, each with its own lambda, trained 30,000 steps of its own (``mse_<k>_30k``, kept in
-#: ``.cache/pretrain/``) and then 15,000 more with a fresh optimiser and new crops (48,500 steps in
-#: all); and an MS-SSIM model fine-tuned from ``mse_2``.
+#: rate point, each with its own lambda, trained in three runs of its own, each with a fresh
+#: optimiser and new crops: 30,000 steps (``mse_<k>_30k``), 15,000 more (``mse_<k>_45k``), both kept
+#: in ``.cache/pretrain/``, and 35,000 more (``mse_<k>``, shipped: 83,500 steps from scratch); and an
+#: MS-SSIM model fine-tuned from ``mse_2``.
 PRETRAIN_STAGES = (
     PretrainStage("base", lam=0.0035, distortion="mse", steps=3500, lr=2e-3, shipped=False),
-    PretrainStage("mse_1_30k", lam=0.0006, distortion="mse", steps=30000, lr=1e-3, init="base", seed=1, shipped=False),
-    PretrainStage("mse_2_30k", lam=0.0021, distortion="mse", steps=30000, lr=1e-3, init="base", seed=2, shipped=False),
-    PretrainStage("mse_3_30k", lam=0.0050, distortion="mse", steps=30000, lr=1e-3, init="base", seed=3, shipped=False),
-    PretrainStage("mse_4_30k", lam=0.0200, distortion="mse", steps=30000, lr=1e-3, init="base", seed=4, shipped=False),
-    PretrainStage("mse_1", lam=0.0006, distortion="mse", steps=15000, lr=1e-3, init="mse_1_30k", seed=11),
-    PretrainStage("mse_2", lam=0.0021, distortion="mse", steps=15000, lr=1e-3, init="mse_2_30k", seed=12),
-    PretrainStage("mse_3", lam=0.0050, distortion="mse", steps=15000, lr=1e-3, init="mse_3_30k", seed=13),
-    PretrainStage("mse_4", lam=0.0200, distortion="mse", steps=15000, lr=1e-3, init="mse_4_30k", seed=14),
+    *(
+        PretrainStage(f"mse_{k}_30k", lam=lam, distortion="mse", steps=30000, lr=1e-3, init="base", seed=k, shipped=False)
+        for k, lam in enumerate(MSE_LAMBDAS, start=1)
+    ),
+    *(
+        PretrainStage(f"mse_{k}_45k", lam=lam, distortion="mse", steps=15000, lr=1e-3, init=f"mse_{k}_30k", seed=10 + k,
+                      shipped=False)
+        for k, lam in enumerate(MSE_LAMBDAS, start=1)
+    ),
+    *(
+        PretrainStage(f"mse_{k}", lam=lam, distortion="mse", steps=35000, lr=1e-3, init=f"mse_{k}_45k", seed=20 + k)
+        for k, lam in enumerate(MSE_LAMBDAS, start=1)
+    ),
     PretrainStage(
-        "msssim_2", lam=8.0, distortion="ms-ssim", steps=4000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
+        "msssim_2", lam=8.0, distortion="ms-ssim", steps=10000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
     ),
 )
