@@ -28,11 +28,8 @@ CHECKSUMS = {
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    "codec_mse_1.pt": "git checkout -- data/codec_mse_1.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
-    "codec_mse_2.pt": "git checkout -- data/codec_mse_2.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
-    "codec_mse_3.pt": "git checkout -- data/codec_mse_3.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
-    "codec_mse_4.pt": "git checkout -- data/codec_mse_4.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
-    "codec_msssim_2.pt": "git checkout -- data/codec_msssim_2.pt   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)",
+    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)"
+       for name in CHECKSUMS if name.startswith("codec_")},
 }
 
 
