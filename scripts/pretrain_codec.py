@@ -1,13 +1,15 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (``make pretrain`` runs the same; about 3.5 hours on a 2-core
+Run from the repository root (``make pretrain`` runs the same; about 4.5 hours on a 2-core
 CPU)::
 
     .venv/bin/python scripts/pretrain_codec.py --jobs 2
 
 The stages are ``autoencoders.compression.PRETRAIN_STAGES``: a shared start (``base``, trained
-from scratch), then one MSE model per rate point, each with its own lambda and thousands of
-steps of its own, and an MS-SSIM model fine-tuned from one of them. ``--jobs 2`` trains two
+from scratch), then one MSE model per rate point with a factorised density, each with its own
+lambda and thousands of steps of its own; then the shipped codecs: each of these models with a
+scale hyperprior added (a stage that starts from another architecture takes over only its
+transforms), and an MS-SSIM model fine-tuned from one of them. ``--jobs 2`` trains two
 stages at once (each in its own process with one thread) as soon as the stage it starts from is
 done.
 
@@ -58,6 +60,18 @@ def _finished(stage: PretrainStage, out_dir: Path, ckpt_dir: Path) -> bool:
     return marker.exists() and marker.read_text() == repr(stage) and _weights_path(stage, out_dir, ckpt_dir).exists()
 
 
+def _start_from(model: CompressionModel, stage: PretrainStage, init: PretrainStage, path: Path) -> None:
+    """Load the weights of stage ``init``; from another architecture, only the shared transforms."""
+    if init.model == stage.model:
+        training.load(model, path, device=torch.device("cpu"))
+        return
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    shared = {k: v.float() for k, v in state.items() if k.startswith(("analysis.", "synthesis."))}
+    missing, _ = model.load_state_dict(shared, strict=False)
+    if any(k.startswith(("analysis.", "synthesis.")) for k in missing):
+        raise ValueError(f"{stage.name} and {init.name} have transforms of different shapes")
+
+
 def train_stage(stage: PretrainStage, out_dir: Path, ckpt_dir: Path, steps: int) -> str:
     """Train one stage (resuming from its checkpoint if there is one) and write its weights."""
     torch.set_num_threads(1)  # deterministic, and polite on a shared machine
@@ -66,10 +80,10 @@ def train_stage(stage: PretrainStage, out_dir: Path, ckpt_dir: Path, steps: int)
     out = _weights_path(stage, out_dir, ckpt_dir)
     ckpt = ckpt_dir / f"{stage.name}.ckpt"
     torch.manual_seed(stage.seed)
-    model = CompressionModel()
+    model = stage.build()
     if stage.init is not None:
         init = next(s for s in PRETRAIN_STAGES if s.name == stage.init)
-        training.load(model, _weights_path(init, out_dir, ckpt_dir), device=torch.device("cpu"))
+        _start_from(model, stage, init, _weights_path(init, out_dir, ckpt_dir))
     model.to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=stage.lr)
     gen = torch.Generator().manual_seed(1000 + stage.seed)

@@ -42,6 +42,7 @@ CODECS = {
     "pca-rgb": (_pca_rgb, PHOTO),
     "pca-grey": (_pca_grey, GREY),
     "learned-untrained": (comp.LearnedCodec, PHOTO),
+    "hyperprior-untrained": (comp.HyperpriorCodec, PHOTO),
     "learned-dense": (_dense, GREY),
     "learned-pretrained": (lambda: comp.load_codec("mse_2"), PHOTO),
 }
@@ -87,7 +88,9 @@ def test_foreign_bytes_raise_value_error(case):
             codec.decode(junk)
 
 
-@pytest.mark.parametrize("name", ["pca-rgb", "pca-grey", "learned-untrained", "learned-dense", "learned-pretrained"])
+@pytest.mark.parametrize(
+    "name", ["pca-rgb", "pca-grey", "learned-untrained", "hyperprior-untrained", "learned-dense", "learned-pretrained"]
+)
 def test_any_altered_byte_is_detected_by_checksummed_formats(name):
     make, image = CODECS[name]
     codec = make()
@@ -99,7 +102,9 @@ def test_any_altered_byte_is_detected_by_checksummed_formats(name):
             codec.decode(bytes(damaged))
 
 
-@pytest.mark.parametrize("kind,codec", [("learned", comp.LearnedCodec()), ("pca", _pca_grey())])
+@pytest.mark.parametrize(
+    "kind,codec", [("learned", comp.LearnedCodec()), ("hyperprior", comp.HyperpriorCodec()), ("pca", _pca_grey())]
+)
 def test_huge_or_nonsense_header_sizes_are_refused_quickly(kind, codec):
     payload = b"\x00" * 8
     for h, w, c in ((65535, 65535, 3), (0, 10, 3), (10, 10, 7)):
@@ -127,6 +132,27 @@ def test_estimated_and_actual_bits_agree():
     estimated = codec.estimated_bits(image) / 8
     assert estimated > 100
     assert abs(payload - estimated) <= 0.01 * estimated + 8, (payload, estimated)
+
+
+def test_hyperprior_codec_codes_side_information_first():
+    """The payload is the 4-byte length of the range-coded z, z, then y: each part is really there."""
+    codec = comp.load_codec("mse_2")
+    assert isinstance(codec, comp.HyperpriorCodec)
+    image = comp.photograph("china")[:192, :256]
+    payload = codec.encode(image)[comp.HEADER_SIZE:]
+    (n_side,) = struct.unpack_from(">I", payload)
+    assert 0 < n_side < len(payload) - 4 - n_side, (n_side, len(payload))
+
+
+def test_gaussian_likelihood_at_integers_is_the_coders_probability():
+    scales = np.array([0.05, 0.11, 0.7, 3.0, 40.0])
+    pmfs = comp.learned.gaussian_pmfs(scales, 8)
+    np.testing.assert_allclose(pmfs.sum(axis=1), 1.0, rtol=1e-12)
+    q = torch.arange(-3.0, 4.0).expand(len(scales), -1)
+    s = torch.as_tensor(np.maximum(scales, comp.learned.SCALE_BOUND), dtype=torch.float32)[:, None]
+    p = comp.learned.gaussian_likelihood(q, s.expand_as(q)).numpy()
+    bounded = comp.learned.gaussian_pmfs(np.maximum(scales, comp.learned.SCALE_BOUND), 8)
+    np.testing.assert_allclose(p, np.maximum(bounded[:, 5:12], 1e-9), rtol=1e-4, atol=1e-9)
 
 
 def test_pretrained_codec_compresses_and_reconstructs_a_held_out_photo():
@@ -256,7 +282,7 @@ def test_pretrain_stages_form_one_chain_per_shipped_codec():
     assert len(names) == len(set(names)), names
     for i, stage in enumerate(comp.PRETRAIN_STAGES):
         assert stage.init is None or stage.init in names[:i], stage
-    assert [s.name for s in comp.PRETRAIN_STAGES if s.shipped] == list(comp.SHIPPED)
+    assert sorted(s.name for s in comp.PRETRAIN_STAGES if s.shipped) == sorted(comp.SHIPPED)
     by_name = {s.name: s for s in comp.PRETRAIN_STAGES}
     for name in comp.SHIPPED:  # each chain keeps its codec's objective after the shared start
         chain = [by_name[name]]

@@ -18,17 +18,17 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_1.pt": "f43e984bc27c7e6e4480d50f3b33717ea0f0ed34fca691a2e45c31e8591bf124",
-    "codec_mse_2.pt": "982ed044fd0ef04d660340367cb93fc65b43857ee5e76797f945483b9252aa96",
-    "codec_mse_3.pt": "b2f84635eb26133863bc00f9a15b4c520e7aadc656f408b4b9d568296f3685a5",
-    "codec_mse_4.pt": "8e5adc4dbdfdf705f5d46a932610caf4d0dfd64adb83a90e8f8af7e4628c6fc0",
-    "codec_msssim_2.pt": "13355bea5accd81a4ddd5584005bf2827883c581f786819e52b0dbea497f95f4",
+    "codec_mse_1.pt": "8873830b9600f66168ed2d2cec5404867e22735fc7fbf7920fd8fdc48b7500c5",
+    "codec_mse_2.pt": "d52783c7ccdd2d83013faed85a4943ec6b488058afc9af5555279c79b565b79b",
+    "codec_mse_3.pt": "cf71c378ef9b5f68d5003de1f289b2175aa7fe5ca2139d982cff3bc38fd414c1",
+    "codec_mse_4.pt": "846188423a3726cd252384fce287801803e551b307f7c709f272691801551f77",
+    "codec_msssim_2.pt": "b3a5fc3c4512339172cbf1f455d6837bc1ec4014188d792fdf9999f343509351",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 3.5 hours on 2 cores)"
+    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 4.5 hours on 2 cores)"
        for name in CHECKSUMS if name.startswith("codec_")},
 }
 

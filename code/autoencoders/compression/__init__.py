@@ -8,7 +8,8 @@ Rates are computed from ``len(encode(image))`` and nothing else, so every header
   range coding with ``constriction``
 - :mod:`~autoencoders.compression.classical`: JPEG, JPEG 2000, WebP and PNG through Pillow
 - :mod:`~autoencoders.compression.linear`: the PCA block codec
-- :mod:`~autoencoders.compression.learned`: GDN, the factorised density, the transforms, the loss
+- :mod:`~autoencoders.compression.learned`: GDN, the factorised density, the scale hyperprior, the
+  transforms, the loss
 - :mod:`~autoencoders.compression.codec`: the learned codec's bitstream and the shipped weights
   (``load_codec("mse_2")``)
 - :mod:`~autoencoders.compression.photographs`: held-out and training photographs, crops, stages
@@ -20,9 +21,10 @@ from autoencoders.compression.bitstream import (
     HEADER_SIZE, MAX_PIXELS, Codec, bits_per_pixel, check_codec_image, entropy_decode, entropy_encode, rate,
 )
 from autoencoders.compression.classical import PillowCodec, header_bytes, match_rate
-from autoencoders.compression.codec import SHIPPED, LearnedCodec, load_codec, load_codec_model
+from autoencoders.compression.codec import SHIPPED, HyperpriorCodec, LearnedCodec, load_codec, load_codec_model
 from autoencoders.compression.learned import (
-    GDN, CompressionModel, DenseCompressionModel, FactorizedDensity, NonNegative, TransformCoder, rd_loss,
+    GDN, CompressionModel, DenseCompressionModel, FactorizedDensity, HyperpriorModel, NonNegative, TransformCoder,
+    rd_loss,
 )
 from autoencoders.compression.linear import PCACodec
 from autoencoders.compression.photographs import (
@@ -37,8 +39,9 @@ __all__ = [
     "HEADER_SIZE", "MAX_PIXELS", "Codec", "bits_per_pixel", "check_codec_image", "entropy_decode",
     "entropy_encode", "rate",
     "PillowCodec", "header_bytes", "match_rate",
-    "SHIPPED", "LearnedCodec", "load_codec", "load_codec_model",
-    "GDN", "CompressionModel", "DenseCompressionModel", "FactorizedDensity", "NonNegative", "TransformCoder",
+    "SHIPPED", "HyperpriorCodec", "LearnedCodec", "load_codec", "load_codec_model",
+    "GDN", "CompressionModel", "DenseCompressionModel", "FactorizedDensity", "HyperpriorModel", "NonNegative",
+    "TransformCoder",
     "rd_loss",
     "PCACodec",
     "GREY", "HELD_OUT", "PRETRAIN_STAGES", "TRAINING", "CropSampler", "PretrainStage", "photograph",

@@ -56,7 +56,7 @@ def rate(codec: Codec, image: np.ndarray) -> tuple[bytes, float]:
 
 MAX_PIXELS = 1 << 24  # refuse headers that announce more pixels than this (nothing hangs)
 #: The first byte of each of our formats: it says which codec wrote the data.
-FORMAT_BYTE = {"pca": 0xA1, "learned": 0xA2}
+FORMAT_BYTE = {"pca": 0xA1, "learned": 0xA2, "hyperprior": 0xA3}
 #: Our header: format byte, height, width, channels, CRC-32 of the fields and the payload.
 HEADER = struct.Struct(">BHHBI")
 #: Its size in bytes (10): every file of our codecs starts with it.
@@ -89,12 +89,18 @@ def unpack(kind: str, data: bytes) -> tuple[tuple[int, ...], bytes]:
     return ((h, w) if c == 0 else (h, w, c)), payload
 
 
-def normalised_pmfs(pmfs: np.ndarray) -> np.ndarray:
-    """Rows of non-negative weights as float64 probabilities that sum to one (each at least 1e-12).
+#: The smallest probability constriction's models give a symbol (they quantise to 24 bits).
+MIN_PROBABILITY = 2.0**-24
 
-    constriction's categorical model expects such rows; it quantises them to integers itself.
+
+def normalised_pmfs(pmfs: np.ndarray) -> np.ndarray:
+    """Rows of non-negative weights as float64 probabilities that sum to one.
+
+    Each probability is at least :data:`MIN_PROBABILITY`, as in the coder, so that an ideal code
+    length computed from these rows is what the coder writes even for a symbol the model thought
+    nearly impossible. constriction quantises the rows to integers itself.
     """
-    pmfs = np.clip(np.asarray(pmfs, dtype=np.float64), 1e-12, None)
+    pmfs = np.clip(np.asarray(pmfs, dtype=np.float64), MIN_PROBABILITY, None)
     return pmfs / pmfs.sum(axis=1, keepdims=True)
 
 

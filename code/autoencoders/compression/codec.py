@@ -1,6 +1,8 @@
-"""The learned codec: a trained transform coder with a real bitstream, and the shipped weights."""
+"""The learned codecs: trained transform coders with real bitstreams, and the shipped weights."""
 
 from __future__ import annotations
+
+import struct
 
 import numpy as np
 import torch
@@ -8,7 +10,9 @@ import torch
 from autoencoders.compression.bitstream import (
     HEADER_SIZE, check_codec_image, entropy_decode, entropy_encode, normalised_pmfs, pack, unpack,
 )
-from autoencoders.compression.learned import CompressionModel, TransformCoder
+from autoencoders.compression.learned import (
+    SCALE_BOUND, CompressionModel, HyperpriorModel, TransformCoder, gaussian_pmfs,
+)
 
 def _to_tensor(image: np.ndarray) -> torch.Tensor:
     """uint8 (h, w[, c]) -> float (1, c, h, w) in [0, 1]."""
@@ -56,11 +60,17 @@ class LearnedCodec:
         return image
 
     @torch.no_grad()
+    def analyse(self, image: np.ndarray) -> torch.Tensor:
+        """The encoder's output before rounding, shape (1, channels, h', w')."""
+        return self.model.analysis(self.model.pad(_to_tensor(self._check(image))))
+
+    def quantise(self, y: torch.Tensor) -> np.ndarray:
+        """Round and clamp latents (1, channels, h', w') to integers, shape (channels, h', w')."""
+        return torch.round(y)[0].clamp(-self.radius, self.radius).to(torch.int64).numpy()
+
     def latents(self, image: np.ndarray) -> np.ndarray:
         """The quantised latents of ``image``: round(analysis(x)) clamped, shape (channels, h', w')."""
-        x = self.model.pad(_to_tensor(self._check(image)))
-        y = torch.round(self.model.analysis(x))[0]
-        return y.clamp(-self.radius, self.radius).to(torch.int64).numpy()
+        return self.quantise(self.analyse(image))
 
     @torch.no_grad()
     def synthesise(self, latents: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -106,28 +116,92 @@ class LearnedCodec:
         return float(np.mean(np.abs(self.latents(image)) >= self.radius))
 
 
+#: The scales of the Gaussian models the coder uses (CompressAI's table): each predicted scale is
+#: rounded up to the next of these 64 values, so the coder needs only 64 tables of probabilities.
+SCALE_TABLE = np.exp(np.linspace(np.log(SCALE_BOUND), np.log(256.0), 64))
+
+
+class HyperpriorCodec(LearnedCodec):
+    """A trained :class:`HyperpriorModel` turned into a codec with a real bitstream.
+
+    ``encode`` writes the header, the length of the side information (4 bytes), the range-coded
+    hyper-latents ``z`` (factorised probabilities) and then the latents ``y``, each with the
+    Gaussian of the scale that the decoder computes from ``z`` (rounded up to :data:`SCALE_TABLE`).
+    """
+
+    model: HyperpriorModel
+
+    def __init__(self, model: HyperpriorModel | None = None, radius: int = 48) -> None:
+        super().__init__(model or HyperpriorModel(), radius)
+        self._scale_pmfs = normalised_pmfs(gaussian_pmfs(SCALE_TABLE, radius))
+
+    @torch.no_grad()
+    def _symbols(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The quantised latents ``y`` and hyper-latents ``z`` of ``image``."""
+        y = self.analyse(image)
+        return self.quantise(y), self.quantise(self.model.hyper_analyse(y))
+
+    @torch.no_grad()
+    def _scale_rows(self, z: np.ndarray, latent_shape: tuple[int, int, int]) -> np.ndarray:
+        """For each latent of ``y`` (in C order), the index of its scale in :data:`SCALE_TABLE`."""
+        scales = self.model.scales(torch.from_numpy(z).float()[None], latent_shape[1:])[0].numpy()
+        return np.minimum(np.searchsorted(SCALE_TABLE, scales.ravel()), len(SCALE_TABLE) - 1)
+
+    def encode(self, image: np.ndarray) -> bytes:
+        """Header + length of the side information + range-coded ``z`` + range-coded ``y``."""
+        y, z = self._symbols(image)
+        side = entropy_encode((z + self.radius).ravel(), self._rows(z.shape), self._pmfs())
+        main = entropy_encode((y + self.radius).ravel(), self._scale_rows(z, y.shape), self._scale_pmfs)
+        return pack("hyperprior", image.shape, struct.pack(">I", len(side)) + side + main)
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
+        shape, payload = unpack("hyperprior", data)
+        if (1 if len(shape) == 2 else shape[2]) != self.model.in_channels:
+            raise ValueError(f"data holds a {shape} image; this codec's model takes {self.model.in_channels} channels")
+        if len(payload) < 4 or struct.unpack_from(">I", payload)[0] > len(payload) - 4:
+            raise ValueError("damaged data: the length of the side information does not fit the payload")
+        n_side = struct.unpack_from(">I", payload)[0]
+        z_shape, y_shape = self.model.hyper_latent_shape(shape), self.model.latent_shape(shape)
+        z = entropy_decode(payload[4:4 + n_side], self._rows(z_shape), self._pmfs()) - self.radius
+        z = z.reshape(z_shape)
+        y = entropy_decode(payload[4 + n_side:], self._scale_rows(z, y_shape), self._scale_pmfs) - self.radius
+        return self.synthesise(y.reshape(y_shape), shape)
+
+    def estimated_bits(self, image: np.ndarray) -> float:
+        """Ideal code length of ``z`` and ``y`` under the models, in bits (no header or length)."""
+        y, z = self._symbols(image)
+        z_bits = -np.log2(self._pmfs()[self._rows(z.shape), (z + self.radius).ravel()]).sum()
+        y_bits = -np.log2(self._scale_pmfs[self._scale_rows(z, y.shape), (y + self.radius).ravel()]).sum()
+        return float(z_bits + y_bits)
+
+
 #: The shipped codecs (``data/codec_<name>.pt``): MSE models at four rates, lowest first, and an
 #: MS-SSIM model. ``scripts/pretrain_codec.py`` writes them (see ``PRETRAIN_STAGES``).
 SHIPPED = ("mse_1", "mse_2", "mse_3", "mse_4", "msssim_2")
 
 
 def load_codec_model(name: str) -> CompressionModel:
-    """The pretrained :class:`CompressionModel` ``name`` (one of :data:`SHIPPED`), in eval mode.
+    """The pretrained model ``name`` (one of :data:`SHIPPED`), in eval mode.
 
-    The file's SHA-256 is checked (:func:`autoencoders.data.data_path`) and its weights are read
-    with ``torch.load(..., weights_only=True)`` (:func:`autoencoders.training.load`).
+    Its architecture is that of its stage in ``PRETRAIN_STAGES``. The file's SHA-256 is checked
+    (:func:`autoencoders.data.data_path`) and its weights are read with
+    ``torch.load(..., weights_only=True)`` (:func:`autoencoders.training.load`).
     """
     from autoencoders import data, training
+    from autoencoders.compression.photographs import PRETRAIN_STAGES
 
     if name not in SHIPPED:
         raise ValueError(f"unknown codec {name!r}; the shipped ones are {SHIPPED}")
-    model = CompressionModel()
+    model = next(s for s in PRETRAIN_STAGES if s.name == name).build()
     return training.load(model, data.data_path(f"codec_{name}.pt"), device=torch.device("cpu"))
 
 
 def load_codec(name: str, radius: int = 48) -> LearnedCodec:
     """The ready-to-use learned codec ``name`` (one of :data:`SHIPPED`): ``encode`` and ``decode``.
 
-    ``LearnedCodec()`` gives an untrained one; ``LearnedCodec(model)`` wraps a model of your own.
+    ``LearnedCodec()`` gives an untrained one; ``LearnedCodec(model)`` wraps a model of your own
+    (``HyperpriorCodec(model)`` one with a hyperprior).
     """
-    return LearnedCodec(load_codec_model(name), radius=radius)
+    model = load_codec_model(name)
+    return (HyperpriorCodec if isinstance(model, HyperpriorModel) else LearnedCodec)(model, radius=radius)

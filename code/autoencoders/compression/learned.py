@@ -1,10 +1,11 @@
-"""The learned codec's model: transforms with GDN, a factorised density, and the training loss.
+"""The learned codec's models: transforms with GDN, entropy models, and the training loss.
 
 Balle, Laparra and Simoncelli (2017) and Balle et al. (2018): an analysis transform (encoder) with
 GDN, uniform quantisation (replaced by additive uniform noise while training), a learned
-factorised density of the quantised latents, a synthesis transform (decoder), trained on
-rate + lambda * distortion. :class:`~autoencoders.compression.codec.LearnedCodec` turns a trained
-model into bytes.
+factorised density of the quantised latents or a scale hyperprior, a synthesis transform
+(decoder), trained on rate + lambda * distortion.
+:class:`~autoencoders.compression.codec.LearnedCodec` and
+:class:`~autoencoders.compression.codec.HyperpriorCodec` turn a trained model into bytes.
 """
 
 from __future__ import annotations
@@ -148,6 +149,13 @@ class FactorizedDensity(nn.Module):
         return pmf
 
 
+def _pad_to_multiple(x: torch.Tensor, factor: int) -> torch.Tensor:
+    """Replicate-pad (n, c, h, w) at the bottom and right so that h and w are multiples of ``factor``."""
+    h, w = x.shape[-2:]
+    ph, pw = -h % factor, -w % factor
+    return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+
+
 def _conv(cin: int, cout: int) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, 5, stride=2, padding=2)
 
@@ -158,6 +166,8 @@ def _deconv(cin: int, cout: int) -> nn.ConvTranspose2d:
 
 class TransformCoder(nn.Module):
     """What every learned codec model has: ``analysis``, ``synthesis`` and a factorised ``density``.
+
+    The density is that of the latents, or, in a :class:`HyperpriorModel`, of the hyper-latents.
 
     Subclasses build the transforms and say how large the latent of an image is.
     """
@@ -183,11 +193,17 @@ class TransformCoder(nn.Module):
         gradient; in eval mode both use ``round(y)``.
         """
         h, w = x.shape[-2:]
-        y = self.analysis(self.pad(x))
-        y_hat = y + (torch.round(y) - y).detach()
-        y_rate = y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else y_hat
+        y_hat, y_rate = self.quantise(self.analysis(self.pad(x)))
         bits = -torch.log2(self.density.likelihood(y_rate)).sum()
         return self.synthesis(y_hat)[..., :h, :w], bits
+
+    def quantise(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``round(y)`` with a straight-through gradient, and the value whose bits training counts.
+
+        The second is ``y + u`` (uniform noise ``u``) in training mode and ``round(y)`` in eval mode.
+        """
+        y_hat = y + (torch.round(y) - y).detach()
+        return y_hat, (y + torch.empty_like(y).uniform_(-0.5, 0.5) if self.training else y_hat)
 
 
 class CompressionModel(TransformCoder):
@@ -213,7 +229,7 @@ class CompressionModel(TransformCoder):
         super().__init__()
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
-        self.in_channels, self.depth = in_channels, depth
+        self.in_channels, self.depth, self.latent_channels = in_channels, depth, latent_channels
         widths = [in_channels] + [channels] * (depth - 1) + [latent_channels]
         enc: list[nn.Module] = []
         dec: list[nn.Module] = []
@@ -234,13 +250,97 @@ class CompressionModel(TransformCoder):
 
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """Replicate-pad images (n, c, h, w) so that h and w are multiples of :attr:`factor`."""
-        h, w = x.shape[-2:]
-        ph, pw = -h % self.factor, -w % self.factor
-        return F.pad(x, (0, pw, 0, ph), mode="replicate") if ph or pw else x
+        return _pad_to_multiple(x, self.factor)
 
     def latent_shape(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
         f = self.factor
-        return (self.density.channels, -(-shape[0] // f), -(-shape[1] // f))
+        return (self.latent_channels, -(-shape[0] // f), -(-shape[1] // f))
+
+
+#: The smallest scale of the Gaussian model of a latent (CompressAI's bound): below it, a rounded
+#: latent of 0 would cost almost nothing and one of 1 almost infinitely much.
+SCALE_BOUND = 0.11
+
+
+def gaussian_likelihood(y: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:
+    """P(y) under N(0, scale^2) convolved with a unit-width uniform: Phi((y+1/2)/s) - Phi((y-1/2)/s).
+
+    At an integer y this is the probability of the rounded value; at any y it is the density of
+    y + u with uniform noise u. Computed on -|y|, in the lower tail where the difference is
+    accurate, and at least 1e-9 (as :meth:`FactorizedDensity.likelihood`).
+    """
+    scales = _LowerBound.apply(scales, SCALE_BOUND)
+    v = y.abs()
+    upper = 0.5 * torch.erfc((v - 0.5) / (scales * math.sqrt(2.0)))
+    lower = 0.5 * torch.erfc((v + 0.5) / (scales * math.sqrt(2.0)))
+    return (upper - lower).clamp_min(1e-9)
+
+
+@torch.no_grad()
+def gaussian_pmfs(scales: np.ndarray, radius: int) -> np.ndarray:
+    """For each scale, the probability of the integers -radius..radius, tails folded into the ends.
+
+    The coder's counterpart of :func:`gaussian_likelihood` (as :meth:`FactorizedDensity.pmfs`):
+    an array of shape (len(scales), 2 radius + 1) in float64.
+    """
+    edges = torch.arange(-radius - 0.5, radius + 1.0, 1.0, dtype=torch.float64)
+    s = torch.as_tensor(np.asarray(scales, dtype=np.float64))[:, None]
+    cdf = (0.5 * torch.erfc(-edges / (s * math.sqrt(2.0)))).numpy()
+    pmf = np.diff(cdf, axis=1)
+    pmf[:, 0] += cdf[:, 0]
+    pmf[:, -1] += 1.0 - cdf[:, -1]
+    return pmf
+
+
+class HyperpriorModel(CompressionModel):
+    """:class:`CompressionModel` with a scale hyperprior (Balle et al. 2018).
+
+    A hyper-analysis transform summarises ``|y|`` in a small second latent ``z`` (two more stride-2
+    convolutions). ``z`` is rounded and coded first with a factorised density (``density``); the
+    hyper-synthesis transform turns it into a scale per latent of ``y``, and each rounded latent
+    of ``y`` is coded with a zero-mean Gaussian of that scale (:func:`gaussian_likelihood`). The
+    bits of ``z`` are side information: they tell the decoder where the image is busy. The
+    architecture is CompressAI's ``ScaleHyperprior``, with ``hyper_channels`` channels in ``z``.
+    """
+
+    hyper_factor = 4  # the two stride-2 convolutions of the hyper-analysis transform
+
+    def __init__(self, in_channels: int = 3, channels: int = 48, latent_channels: int = 64, depth: int = 4,
+                 hyper_channels: int = 48) -> None:
+        super().__init__(in_channels, channels, latent_channels, depth)
+        m, n = latent_channels, hyper_channels
+        self.hyper_analysis = nn.Sequential(
+            nn.Conv2d(m, n, 3, padding=1), nn.ReLU(), _conv(n, n), nn.ReLU(), _conv(n, n)
+        )
+        self.hyper_synthesis = nn.Sequential(
+            _deconv(n, n), nn.ReLU(), _deconv(n, n), nn.ReLU(), nn.Conv2d(n, m, 3, padding=1), nn.ReLU()
+        )
+        self.density = FactorizedDensity(hyper_channels)  # the density of z
+
+    def hyper_latent_shape(self, shape: tuple[int, ...]) -> tuple[int, int, int]:
+        """Shape (channels, h'', w'') of ``z`` for an image of ``shape`` (h, w[, c])."""
+        _, h, w = self.latent_shape(shape)
+        f = self.hyper_factor
+        return (self.density.channels, -(-h // f), -(-w // f))
+
+    def hyper_analyse(self, y: torch.Tensor) -> torch.Tensor:
+        """``z`` (unrounded) from latents ``y`` (n, channels, h', w')."""
+        return self.hyper_analysis(_pad_to_multiple(y.abs(), self.hyper_factor))
+
+    def scales(self, z_hat: torch.Tensor, latent_hw: tuple[int, int]) -> torch.Tensor:
+        """The scale of each latent of ``y`` (shape (n, channels, *latent_hw)) from rounded ``z``."""
+        return self.hyper_synthesis(z_hat)[..., : latent_hw[0], : latent_hw[1]]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Training pass as :meth:`TransformCoder.forward`; the bits are those of ``y`` and ``z``."""
+        h, w = x.shape[-2:]
+        y = self.analysis(self.pad(x))
+        z_hat, z_rate = self.quantise(self.hyper_analyse(y))
+        y_hat, y_rate = self.quantise(y)
+        scales = self.scales(z_hat, y.shape[-2:])
+        bits = -torch.log2(self.density.likelihood(z_rate)).sum()
+        bits = bits - torch.log2(gaussian_likelihood(y_rate, scales)).sum()
+        return self.synthesis(y_hat)[..., :h, :w], bits
 
 
 class DenseCompressionModel(TransformCoder):

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from autoencoders.compression.learned import CompressionModel, HyperpriorModel
+
 #: Held out for evaluation: the learned codecs never see these during training.
 HELD_OUT = ("china", "flower", "astronaut", "grace_hopper")
 #: Training photographs: every other colour photograph that ships with the installed packages. With scikit-image's grey photographs (camera, brick,
@@ -101,16 +103,22 @@ class PretrainStage:
     batch: int = 8
     seed: int = 0
     shipped: bool = True
+    model: str = "factorized"  # or "hyperprior"
+
+    def build(self) -> CompressionModel:
+        """A fresh model of this stage's architecture."""
+        return HyperpriorModel() if self.model == "hyperprior" else CompressionModel()
 
 
 #: The rate-distortion trade-off of each MSE codec, lowest rate first.
 MSE_LAMBDAS = (0.0006, 0.0021, 0.0050, 0.0200)
 
-#: A shared 3,500-step start, then the MSE codecs (``mse_1`` has the lowest rate): one model per
-#: rate point, each with its own lambda, trained in three runs of its own, each with a fresh
-#: optimiser and new crops: 30,000 steps (``mse_<k>_30k``), 15,000 more (``mse_<k>_45k``), both kept
-#: in ``.cache/pretrain/``, and 35,000 more (``mse_<k>``, shipped: 83,500 steps from scratch); and an
-#: MS-SSIM model fine-tuned from ``mse_2``.
+#: A shared 3,500-step start, then one factorised MSE model per rate point (``mse_1`` has the lowest
+#: rate), each with its own lambda, trained in three runs of its own, each with a fresh optimiser
+#: and new crops: 30,000 steps, 15,000 more and 35,000 more (``mse_<k>_30k``, ``mse_<k>_45k``,
+#: ``mse_<k>_83k``, all kept in ``.cache/pretrain/``). Each shipped MSE codec ``mse_<k>`` adds a
+#: scale hyperprior to these transforms and trains the whole model 20,000 steps more on larger
+#: crops (z then has more than one pixel per crop); the MS-SSIM codec is fine-tuned from ``mse_2``.
 PRETRAIN_STAGES = (
     PretrainStage("base", lam=0.0035, distortion="mse", steps=3500, lr=2e-3, shipped=False),
     *(
@@ -123,10 +131,17 @@ PRETRAIN_STAGES = (
         for k, lam in enumerate(MSE_LAMBDAS, start=1)
     ),
     *(
-        PretrainStage(f"mse_{k}", lam=lam, distortion="mse", steps=35000, lr=1e-3, init=f"mse_{k}_45k", seed=20 + k)
+        PretrainStage(f"mse_{k}_83k", lam=lam, distortion="mse", steps=35000, lr=1e-3, init=f"mse_{k}_45k", seed=20 + k,
+                      shipped=False)
         for k, lam in enumerate(MSE_LAMBDAS, start=1)
     ),
+    *(
+        PretrainStage(f"mse_{k}", lam=lam, distortion="mse", steps=20000, lr=1e-3, init=f"mse_{k}_83k", crop=128,
+                      batch=2, seed=30 + k, model="hyperprior")
+        for k, lam in ((k, MSE_LAMBDAS[k - 1]) for k in (2, 3, 1, 4))  # mse_2 first: msssim_2 starts from it
+    ),
     PretrainStage(
-        "msssim_2", lam=8.0, distortion="ms-ssim", steps=10000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5
+        "msssim_2", lam=8.0, distortion="ms-ssim", steps=8000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5,
+        model="hyperprior",
     ),
 )
