@@ -1,6 +1,6 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (``make pretrain`` runs the same; about 4.5 hours on a 2-core
+Run from the repository root (``make pretrain`` runs the same; about 4.4 hours on a 2-core
 CPU)::
 
     .venv/bin/python scripts/pretrain_codec.py --jobs 2

@@ -2,8 +2,12 @@
 model's parts, and the comparison of codecs at equal rate. (The exercises are tested by
 tests/test_exercises.py.)"""
 
+import os
 import struct
+import subprocess
+import sys
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -336,3 +340,17 @@ def test_rd_curve_measures_every_image_at_every_setting():
     curve = comp.rd_curve([comp.PillowCodec("JPEG", q) for q in (10, 50)], images)
     assert curve["bpp"].shape == curve["psnr"].shape == curve["ms_ssim"].shape == (2, 2)
     assert (curve["bpp"][:, 1] > curve["bpp"][:, 0]).all() and (curve["psnr"][:, 1] > curve["psnr"][:, 0]).all()
+
+
+def test_pretraining_runs_every_stage_end_to_end(tmp_path):
+    """``scripts/pretrain_codec.py --smoke``: five steps of every stage, in stage order, into a
+    temporary folder; the hyperprior stages start from the factorised ones' transforms."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "TMPDIR": str(tmp_path), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, "scripts/pretrain_codec.py", "--smoke", "--jobs", "1"], cwd=root,
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = tmp_path / "pretrain_smoke"
+    for name in comp.SHIPPED:
+        model = next(s for s in comp.PRETRAIN_STAGES if s.name == name).build()
+        ae.training.load(model, out / f"codec_{name}.pt", device=torch.device("cpu"))  # the right architecture

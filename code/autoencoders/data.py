@@ -28,7 +28,7 @@ CHECKSUMS = {
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 4.5 hours on 2 cores)"
+    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 4.4 hours on 2 cores)"
        for name in CHECKSUMS if name.startswith("codec_")},
 }
 

@@ -168,6 +168,11 @@ class HyperpriorCodec(LearnedCodec):
         y = entropy_decode(payload[4 + n_side:], self._scale_rows(z, y_shape), self._scale_pmfs) - self.radius
         return self.synthesise(y.reshape(y_shape), shape)
 
+    def clamped_fraction(self, image: np.ndarray) -> float:
+        """Fraction of latents ``y`` and hyper-latents ``z`` that reach the clamp at +-radius."""
+        y, z = self._symbols(image)
+        return float(np.mean(np.abs(np.concatenate([y.ravel(), z.ravel()])) >= self.radius))
+
     def estimated_bits(self, image: np.ndarray) -> float:
         """Ideal code length of ``z`` and ``y`` under the models, in bits (no header or length)."""
         y, z = self._symbols(image)
