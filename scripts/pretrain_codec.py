@@ -66,7 +66,7 @@ def _start_from(model: CompressionModel, stage: PretrainStage, init: PretrainSta
         training.load(model, path, device=torch.device("cpu"))
         return
     state = torch.load(path, map_location="cpu", weights_only=True)
-    shared = {k: v.float() for k, v in state.items() if k.startswith(("analysis.", "synthesis."))}
+    shared = {k: v for k, v in state.items() if k.startswith(("analysis.", "synthesis."))}
     missing, _ = model.load_state_dict(shared, strict=False)
     if any(k.startswith(("analysis.", "synthesis.")) for k in missing):
         raise ValueError(f"{stage.name} and {init.name} have transforms of different shapes")

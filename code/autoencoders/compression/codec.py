@@ -20,6 +20,11 @@ def _to_tensor(image: np.ndarray) -> torch.Tensor:
     return (x[None] if x.ndim == 2 else x.permute(2, 0, 1))[None]
 
 
+def _code_length(symbols: np.ndarray, rows: np.ndarray, pmfs: np.ndarray) -> float:
+    """-sum log2 pmfs[rows[i], symbols[i]] in bits: the ideal length the range coder approaches."""
+    return float(-np.log2(pmfs[rows, symbols.ravel()]).sum())
+
+
 def _to_image(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
     """float (1, c, h, w) -> uint8 of ``shape``, rounded and clipped to 0..255."""
     out = x[0].clamp(0, 1).mul(255.0).round().to(torch.uint8).permute(1, 2, 0).numpy()
@@ -92,11 +97,16 @@ class LearnedCodec:
         payload = entropy_encode((y + self.radius).ravel(), self._rows(y.shape), self._pmfs())
         return pack("learned", image.shape, payload)
 
-    def decode(self, data: bytes) -> np.ndarray:
-        """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
-        shape, payload = unpack("learned", data)
+    def _unpack(self, kind: str, data: bytes) -> tuple[tuple[int, ...], bytes]:
+        """:func:`unpack`, and a check that the image has the channels this codec's model takes."""
+        shape, payload = unpack(kind, data)
         if (1 if len(shape) == 2 else shape[2]) != self.model.in_channels:
             raise ValueError(f"data holds a {shape} image; this codec's model takes {self.model.in_channels} channels")
+        return shape, payload
+
+    def decode(self, data: bytes) -> np.ndarray:
+        """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
+        shape, payload = self._unpack("learned", data)
         latent_shape = self.model.latent_shape(shape)
         symbols = entropy_decode(payload, self._rows(latent_shape), self._pmfs())
         return self.synthesise((symbols - self.radius).reshape(latent_shape), shape)
@@ -108,8 +118,7 @@ class LearnedCodec:
     def estimated_bits(self, image: np.ndarray) -> float:
         """Ideal code length of the latents under the model, -sum log2 p(y), in bits (no header)."""
         y = self.latents(image)
-        pmfs = self._pmfs()
-        return float(-np.log2(pmfs[self._rows(y.shape), (y + self.radius).ravel()]).sum())
+        return _code_length(y + self.radius, self._rows(y.shape), self._pmfs())
 
     def clamped_fraction(self, image: np.ndarray) -> float:
         """Fraction of latents that reach the clamp at +-radius (should be 0 for a trained model)."""
@@ -154,18 +163,24 @@ class HyperpriorCodec(LearnedCodec):
         main = entropy_encode((y + self.radius).ravel(), self._scale_rows(z, y.shape), self._scale_pmfs)
         return pack("hyperprior", image.shape, struct.pack(">I", len(side)) + side + main)
 
+    def _split(self, data: bytes) -> tuple[tuple[int, ...], bytes, bytes]:
+        """The image shape, the range-coded ``z`` and the range-coded ``y`` of ``data``."""
+        shape, payload = self._unpack("hyperprior", data)
+        n_side = struct.unpack_from(">I", payload)[0] if len(payload) >= 4 else None
+        if n_side is None or n_side > len(payload) - 4:
+            raise ValueError("damaged data: the length of the side information does not fit the payload")
+        return shape, payload[4:4 + n_side], payload[4 + n_side:]
+
+    def side_information_bytes(self, data: bytes) -> int:
+        """How many bytes of ``data`` (from :meth:`encode`) the range-coded hyper-latents take."""
+        return len(self._split(data)[1])
+
     def decode(self, data: bytes) -> np.ndarray:
         """The image from the bytes of :meth:`encode`; damaged bytes raise ValueError."""
-        shape, payload = unpack("hyperprior", data)
-        if (1 if len(shape) == 2 else shape[2]) != self.model.in_channels:
-            raise ValueError(f"data holds a {shape} image; this codec's model takes {self.model.in_channels} channels")
-        if len(payload) < 4 or struct.unpack_from(">I", payload)[0] > len(payload) - 4:
-            raise ValueError("damaged data: the length of the side information does not fit the payload")
-        n_side = struct.unpack_from(">I", payload)[0]
+        shape, side, main = self._split(data)
         z_shape, y_shape = self.model.hyper_latent_shape(shape), self.model.latent_shape(shape)
-        z = entropy_decode(payload[4:4 + n_side], self._rows(z_shape), self._pmfs()) - self.radius
-        z = z.reshape(z_shape)
-        y = entropy_decode(payload[4 + n_side:], self._scale_rows(z, y_shape), self._scale_pmfs) - self.radius
+        z = (entropy_decode(side, self._rows(z_shape), self._pmfs()) - self.radius).reshape(z_shape)
+        y = entropy_decode(main, self._scale_rows(z, y_shape), self._scale_pmfs) - self.radius
         return self.synthesise(y.reshape(y_shape), shape)
 
     def clamped_fraction(self, image: np.ndarray) -> float:
@@ -176,9 +191,8 @@ class HyperpriorCodec(LearnedCodec):
     def estimated_bits(self, image: np.ndarray) -> float:
         """Ideal code length of ``z`` and ``y`` under the models, in bits (no header or length)."""
         y, z = self._symbols(image)
-        z_bits = -np.log2(self._pmfs()[self._rows(z.shape), (z + self.radius).ravel()]).sum()
-        y_bits = -np.log2(self._scale_pmfs[self._scale_rows(z, y.shape), (y + self.radius).ravel()]).sum()
-        return float(z_bits + y_bits)
+        return (_code_length(z + self.radius, self._rows(z.shape), self._pmfs())
+                + _code_length(y + self.radius, self._scale_rows(z, y.shape), self._scale_pmfs))
 
 
 #: The shipped codecs (``data/codec_<name>.pt``): MSE models at four rates, lowest first, and an

@@ -136,9 +136,9 @@ PRETRAIN_STAGES = (
         for k, lam in enumerate(MSE_LAMBDAS, start=1)
     ),
     *(
-        PretrainStage(f"mse_{k}", lam=lam, distortion="mse", steps=20000, lr=1e-3, init=f"mse_{k}_83k", crop=128,
-                      batch=2, seed=30 + k, model="hyperprior")
-        for k, lam in ((k, MSE_LAMBDAS[k - 1]) for k in (2, 3, 1, 4))  # mse_2 first: msssim_2 starts from it
+        PretrainStage(f"mse_{k}", lam=MSE_LAMBDAS[k - 1], distortion="mse", steps=20000, lr=1e-3, init=f"mse_{k}_83k",
+                      crop=128, batch=2, seed=30 + k, model="hyperprior")
+        for k in (2, 3, 1, 4)  # mse_2 first: msssim_2 starts from it
     ),
     PretrainStage(
         "msssim_2", lam=8.0, distortion="ms-ssim", steps=8000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5,
