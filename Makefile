@@ -111,7 +111,7 @@ lab: student $(LAB)
 $(LAB): $(STAMP)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -c constraints.txt jupyterlab
 
-## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 4.4 hours on 2 cores; resumable)
+## pretrain: retrain the learned image codecs of the compression chapter into data/ (about 5.2 hours on 2 cores; resumable)
 pretrain: install
 	OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) scripts/pretrain_codec.py --jobs 2
 

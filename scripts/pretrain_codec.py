@@ -1,17 +1,17 @@
 """Pretrain the learned image codecs of chapter 03 and write their weights to data/.
 
-Run from the repository root (``make pretrain`` runs the same; about 4.4 hours on a 2-core
+Run from the repository root (``make pretrain`` runs the same; about 5.2 hours on a 2-core
 CPU)::
 
     .venv/bin/python scripts/pretrain_codec.py --jobs 2
 
 The stages are ``autoencoders.compression.PRETRAIN_STAGES``: a shared start (``base``, trained
 from scratch), then one MSE model per rate point with a factorised density, each with its own
-lambda and thousands of steps of its own; then the shipped codecs: each of these models with a
-scale hyperprior added (a stage that starts from another architecture takes over only its
-transforms), and an MS-SSIM model fine-tuned from one of them. ``--jobs 2`` trains two
-stages at once (each in its own process with one thread) as soon as the stage it starts from is
-done.
+lambda and thousands of steps of its own; then each of these models with a scale hyperprior
+added (a stage that starts from another architecture takes over only its transforms), trained in
+two runs, the second of which is the shipped codec; and an MS-SSIM model fine-tuned from one of
+them. ``--jobs 2`` trains two stages at once (each in its own process with one thread) as soon
+as the stage it starts from is done.
 
 Seeded and single-threaded per process, so a run on the same software writes the same weights;
 it checkpoints every ``CHECKPOINT_EVERY`` steps under ``.cache/pretrain/`` and resumes from there
@@ -51,13 +51,21 @@ def _weights_path(stage: PretrainStage, out_dir: Path, ckpt_dir: Path) -> Path:
 
 
 def _done_marker(stage: PretrainStage, ckpt_dir: Path) -> Path:
-    """Written when a stage has finished; holds the stage's settings, so a changed stage runs again."""
+    """Written when a stage has finished; holds its lineage, so a changed stage or start runs again."""
     return ckpt_dir / f"{stage.name}.done"
+
+
+def _lineage(stage: PretrainStage) -> str:
+    """The settings of a stage and of every stage it starts from: a retrained start is a new stage."""
+    chain = [stage]
+    while chain[-1].init is not None:
+        chain.append(next(s for s in PRETRAIN_STAGES if s.name == chain[-1].init))
+    return "\n".join(map(repr, chain))
 
 
 def _finished(stage: PretrainStage, out_dir: Path, ckpt_dir: Path) -> bool:
     marker = _done_marker(stage, ckpt_dir)
-    return marker.exists() and marker.read_text() == repr(stage) and _weights_path(stage, out_dir, ckpt_dir).exists()
+    return marker.exists() and marker.read_text() == _lineage(stage) and _weights_path(stage, out_dir, ckpt_dir).exists()
 
 
 def _start_from(model: CompressionModel, stage: PretrainStage, init: PretrainStage, path: Path) -> None:
@@ -130,7 +138,7 @@ def train_stage(stage: PretrainStage, out_dir: Path, ckpt_dir: Path, steps: int)
             ckpt.with_suffix(".tmp").replace(ckpt)  # never leave a half-written checkpoint
     bar.close()
     training.save(model, out, dtype=torch.float16)
-    _done_marker(stage, ckpt_dir).write_text(repr(stage))
+    _done_marker(stage, ckpt_dir).write_text(_lineage(stage))
     ckpt.unlink(missing_ok=True)
     digest = hashlib.sha256(out.read_bytes()).hexdigest()
     took = time.perf_counter() - t0

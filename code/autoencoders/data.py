@@ -18,17 +18,17 @@ DATA_DIR = Path(__file__).resolve().parents[2] / "data"
 #: SHA-256 of every file in ``data/``; data/README.md lists the same values.
 CHECKSUMS = {
     "mnist_5k.npz": "2cc2f39bd938518e537be8f601c43f6e15abfd88b6d9020bbe46344398aeae4e",
-    "codec_mse_1.pt": "8873830b9600f66168ed2d2cec5404867e22735fc7fbf7920fd8fdc48b7500c5",
-    "codec_mse_2.pt": "d52783c7ccdd2d83013faed85a4943ec6b488058afc9af5555279c79b565b79b",
-    "codec_mse_3.pt": "cf71c378ef9b5f68d5003de1f289b2175aa7fe5ca2139d982cff3bc38fd414c1",
-    "codec_mse_4.pt": "846188423a3726cd252384fce287801803e551b307f7c709f272691801551f77",
-    "codec_msssim_2.pt": "b3a5fc3c4512339172cbf1f455d6837bc1ec4014188d792fdf9999f343509351",
+    "codec_mse_1.pt": "8d282ec9a6069ee97ffc05b148054cb4e79f88a4f1be35e8aea28c2eb9c8ae34",
+    "codec_mse_2.pt": "0cea62b6308b9569d27686a09066a8576a80cae141a74abc043213c789da81e9",
+    "codec_mse_3.pt": "25ddd6522e4113d43f48f6bf537feb97ebb678a3be7b9e576c517c9eb97d89f4",
+    "codec_mse_4.pt": "0b37ddb822d1728d69e3a2c454d7a99b7c0a461c5274cd2392671903dca72141",
+    "codec_msssim_2.pt": "f914fb321a2d32e77bf7fcd73c023ccbc2b484ba107507fb63d42e130ba394f6",
 }
 
 #: How to restore each file, quoted in the error when it is missing or altered.
 RESTORE = {
     "mnist_5k.npz": "git checkout -- data/mnist_5k.npz   (or rebuild it: .venv/bin/python scripts/make_mnist_npz.py)",
-    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 4.4 hours on 2 cores)"
+    **{name: f"git checkout -- data/{name}   (or retrain them all: make pretrain, about 5.2 hours on 2 cores)"
        for name in CHECKSUMS if name.startswith("codec_")},
 }
 

@@ -21,7 +21,7 @@ from autoencoders.compression.bitstream import (
     HEADER_SIZE, MAX_PIXELS, Codec, bits_per_pixel, check_codec_image, entropy_decode, entropy_encode, rate,
 )
 from autoencoders.compression.classical import PillowCodec, header_bytes, match_rate
-from autoencoders.compression.codec import SHIPPED, HyperpriorCodec, LearnedCodec, load_codec, load_codec_model
+from autoencoders.compression.codec import RADIUS, SHIPPED, HyperpriorCodec, LearnedCodec, load_codec, load_codec_model
 from autoencoders.compression.learned import (
     GDN, CompressionModel, DenseCompressionModel, FactorizedDensity, HyperpriorModel, NonNegative, TransformCoder,
     rd_loss,
@@ -39,7 +39,7 @@ __all__ = [
     "HEADER_SIZE", "MAX_PIXELS", "Codec", "bits_per_pixel", "check_codec_image", "entropy_decode",
     "entropy_encode", "rate",
     "PillowCodec", "header_bytes", "match_rate",
-    "SHIPPED", "HyperpriorCodec", "LearnedCodec", "load_codec", "load_codec_model",
+    "RADIUS", "SHIPPED", "HyperpriorCodec", "LearnedCodec", "load_codec", "load_codec_model",
     "GDN", "CompressionModel", "DenseCompressionModel", "FactorizedDensity", "HyperpriorModel", "NonNegative",
     "TransformCoder",
     "rd_loss",

@@ -31,6 +31,11 @@ def _to_image(x: torch.Tensor, shape: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(out.reshape(shape))
 
 
+#: Latents are clamped to [-RADIUS, RADIUS] before coding. Wide enough that no shipped codec
+#: clamps a held-out photograph: at 48 the highest-rate codec lost up to 1.6 dB of PSNR there.
+RADIUS = 128
+
+
 class LearnedCodec:
     """A trained :class:`TransformCoder` turned into a codec with a real bitstream.
 
@@ -51,7 +56,7 @@ class LearnedCodec:
 
     header_size = HEADER_SIZE
 
-    def __init__(self, model: TransformCoder | None = None, radius: int = 48) -> None:
+    def __init__(self, model: TransformCoder | None = None, radius: int = RADIUS) -> None:
         if radius < 1:
             raise ValueError(f"radius must be a positive integer, got {radius}")
         self.model = (model or CompressionModel()).eval()
@@ -140,7 +145,7 @@ class HyperpriorCodec(LearnedCodec):
 
     model: HyperpriorModel
 
-    def __init__(self, model: HyperpriorModel | None = None, radius: int = 48) -> None:
+    def __init__(self, model: HyperpriorModel | None = None, radius: int = RADIUS) -> None:
         super().__init__(model or HyperpriorModel(), radius)
         self._scale_pmfs = normalised_pmfs(gaussian_pmfs(SCALE_TABLE, radius))
 
@@ -216,7 +221,7 @@ def load_codec_model(name: str) -> CompressionModel:
     return training.load(model, data.data_path(f"codec_{name}.pt"), device=torch.device("cpu"))
 
 
-def load_codec(name: str, radius: int = 48) -> LearnedCodec:
+def load_codec(name: str, radius: int = RADIUS) -> LearnedCodec:
     """The ready-to-use learned codec ``name`` (one of :data:`SHIPPED`): ``encode`` and ``decode``.
 
     ``LearnedCodec()`` gives an untrained one; ``LearnedCodec(model)`` wraps a model of your own

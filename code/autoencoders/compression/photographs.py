@@ -116,9 +116,10 @@ MSE_LAMBDAS = (0.0006, 0.0021, 0.0050, 0.0200)
 #: A shared 3,500-step start, then one factorised MSE model per rate point (``mse_1`` has the lowest
 #: rate), each with its own lambda, trained in three runs of its own, each with a fresh optimiser
 #: and new crops: 30,000 steps, 15,000 more and 35,000 more (``mse_<k>_30k``, ``mse_<k>_45k``,
-#: ``mse_<k>_83k``, all kept in ``.cache/pretrain/``). Each shipped MSE codec ``mse_<k>`` adds a
-#: scale hyperprior to these transforms and trains the whole model 20,000 steps more on larger
-#: crops (z then has more than one pixel per crop); the MS-SSIM codec is fine-tuned from ``mse_2``.
+#: ``mse_<k>_83k``, all kept in ``.cache/pretrain/``). Then a scale hyperprior is added to these
+#: transforms and the whole model trains on larger crops (z then has more than one pixel per
+#: crop) in two runs: 20,000 steps (``mse_<k>_103k``) and 20,000 more at half the learning rate
+#: (the shipped ``mse_<k>``). The MS-SSIM codec is fine-tuned from ``mse_2``.
 PRETRAIN_STAGES = (
     PretrainStage("base", lam=0.0035, distortion="mse", steps=3500, lr=2e-3, shipped=False),
     *(
@@ -136,9 +137,14 @@ PRETRAIN_STAGES = (
         for k, lam in enumerate(MSE_LAMBDAS, start=1)
     ),
     *(
-        PretrainStage(f"mse_{k}", lam=MSE_LAMBDAS[k - 1], distortion="mse", steps=20000, lr=1e-3, init=f"mse_{k}_83k",
-                      crop=128, batch=2, seed=30 + k, model="hyperprior")
+        PretrainStage(f"mse_{k}_103k", lam=MSE_LAMBDAS[k - 1], distortion="mse", steps=20000, lr=1e-3,
+                      init=f"mse_{k}_83k", crop=128, batch=2, seed=30 + k, shipped=False, model="hyperprior")
         for k in (2, 3, 1, 4)  # mse_2 first: msssim_2 starts from it
+    ),
+    *(
+        PretrainStage(f"mse_{k}", lam=MSE_LAMBDAS[k - 1], distortion="mse", steps=20000, lr=5e-4,
+                      init=f"mse_{k}_103k", crop=128, batch=2, seed=40 + k, model="hyperprior")
+        for k in (2, 3, 1, 4)
     ),
     PretrainStage(
         "msssim_2", lam=8.0, distortion="ms-ssim", steps=8000, lr=1e-3, init="mse_2", crop=128, batch=2, seed=5,
