@@ -353,3 +353,24 @@ def test_pretraining_runs_every_stage_end_to_end(tmp_path):
     for name in comp.SHIPPED:
         model = next(s for s in comp.PRETRAIN_STAGES if s.name == name).build()
         ae.training.load(model, out / f"codec_{name}.pt", device=torch.device("cpu"))  # the right architecture
+
+
+def test_a_stage_trains_again_when_a_stage_it_starts_from_changes(monkeypatch):
+    """The done marker of a stage holds its whole lineage: retraining ``mse_2`` (say, longer)
+    must not leave the ``msssim_2`` fine-tuned from the old ``mse_2`` counted as done."""
+    import dataclasses
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "pretrain_codec.py"
+    spec = importlib.util.spec_from_file_location("pretrain_codec", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    stage = next(s for s in comp.PRETRAIN_STAGES if s.name == "msssim_2")
+    before = script._lineage(stage)
+    assert repr(stage) in before and "'base'" in before
+    other = next(s for s in comp.PRETRAIN_STAGES if s.name == "mse_1")
+    other_before = script._lineage(other)
+    longer = [dataclasses.replace(s, steps=s.steps + 1) if s.name == "mse_2" else s for s in comp.PRETRAIN_STAGES]
+    monkeypatch.setattr(script, "PRETRAIN_STAGES", tuple(longer))
+    assert script._lineage(stage) != before  # fine-tuned from the changed stage: train again
+    assert script._lineage(other) == other_before  # another rate point's chain: still done

@@ -295,12 +295,13 @@ def gaussian_pmfs(scales: np.ndarray, radius: int) -> np.ndarray:
 class HyperpriorModel(CompressionModel):
     """:class:`CompressionModel` with a scale hyperprior (Balle et al. 2018).
 
-    A hyper-analysis transform summarises ``|y|`` in a small second latent ``z`` (two more stride-2
-    convolutions). ``z`` is rounded and coded first with a factorised density (``density``); the
-    hyper-synthesis transform turns it into a scale per latent of ``y``, and each rounded latent
-    of ``y`` is coded with a zero-mean Gaussian of that scale (:func:`gaussian_likelihood`). The
-    bits of ``z`` are side information: they tell the decoder where the image is busy. The
-    architecture is CompressAI's ``ScaleHyperprior``, with ``hyper_channels`` channels in ``z``.
+    A hyper-analysis transform summarises ``|y|`` in a small second latent ``z`` (three more
+    convolutions, two of them stride-2). ``z`` is rounded and coded first with a factorised
+    density (``density``); the hyper-synthesis transform turns it into a scale per latent of
+    ``y``, and each rounded latent of ``y`` is coded with a zero-mean Gaussian of that scale
+    (:func:`gaussian_likelihood`). The bits of ``z`` are side information: they tell the decoder
+    where the image is busy. The architecture is CompressAI's ``ScaleHyperprior``, with
+    ``hyper_channels`` channels in ``z``.
     """
 
     hyper_factor = 4  # the two stride-2 convolutions of the hyper-analysis transform
