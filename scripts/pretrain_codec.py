@@ -38,7 +38,9 @@ import torch
 from tqdm.auto import tqdm
 
 from autoencoders import training
-from autoencoders.compression import PRETRAIN_STAGES, CompressionModel, CropSampler, PretrainStage, rd_loss
+from autoencoders.compression import (
+    PRETRAIN_STAGES, CompressionModel, CropSampler, PretrainStage, pretrain_lineage, rd_loss,
+)
 from autoencoders.runtime import device
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,10 +59,7 @@ def _done_marker(stage: PretrainStage, ckpt_dir: Path) -> Path:
 
 def _lineage(stage: PretrainStage) -> str:
     """The settings of a stage and of every stage it starts from: a retrained start is a new stage."""
-    chain = [stage]
-    while chain[-1].init is not None:
-        chain.append(next(s for s in PRETRAIN_STAGES if s.name == chain[-1].init))
-    return "\n".join(map(repr, chain))
+    return "\n".join(map(repr, pretrain_lineage(stage.name)))
 
 
 def _finished(stage: PretrainStage, out_dir: Path, ckpt_dir: Path) -> bool:

@@ -2,6 +2,8 @@
 model's parts, and the comparison of codecs at equal rate. (The exercises are tested by
 tests/test_exercises.py.)"""
 
+import dataclasses
+import importlib.util
 import os
 import struct
 import subprocess
@@ -286,11 +288,8 @@ def test_pretrain_stages_form_one_chain_per_shipped_codec():
     for i, stage in enumerate(comp.PRETRAIN_STAGES):
         assert stage.init is None or stage.init in names[:i], stage
     assert sorted(s.name for s in comp.PRETRAIN_STAGES if s.shipped) == sorted(comp.SHIPPED)
-    by_name = {s.name: s for s in comp.PRETRAIN_STAGES}
     for name in comp.SHIPPED:  # each chain keeps its codec's objective after the shared start
-        chain = [by_name[name]]
-        while chain[-1].init is not None:
-            chain.append(by_name[chain[-1].init])
+        chain = comp.pretrain_lineage(name)
         assert chain[-1].name == "base", chain
         assert len({s.lam for s in chain[:-1] if s.distortion == "mse"}) <= 1, chain
 
@@ -358,9 +357,6 @@ def test_pretraining_runs_every_stage_end_to_end(tmp_path):
 def test_a_stage_trains_again_when_a_stage_it_starts_from_changes(monkeypatch):
     """The done marker of a stage holds its whole lineage: retraining ``mse_2`` (say, longer)
     must not leave the ``msssim_2`` fine-tuned from the old ``mse_2`` counted as done."""
-    import dataclasses
-    import importlib.util
-
     path = Path(__file__).resolve().parents[1] / "scripts" / "pretrain_codec.py"
     spec = importlib.util.spec_from_file_location("pretrain_codec", path)
     script = importlib.util.module_from_spec(spec)
@@ -371,6 +367,6 @@ def test_a_stage_trains_again_when_a_stage_it_starts_from_changes(monkeypatch):
     other = next(s for s in comp.PRETRAIN_STAGES if s.name == "mse_1")
     other_before = script._lineage(other)
     longer = [dataclasses.replace(s, steps=s.steps + 1) if s.name == "mse_2" else s for s in comp.PRETRAIN_STAGES]
-    monkeypatch.setattr(script, "PRETRAIN_STAGES", tuple(longer))
+    monkeypatch.setattr(comp.photographs, "PRETRAIN_STAGES", tuple(longer))
     assert script._lineage(stage) != before  # fine-tuned from the changed stage: train again
     assert script._lineage(other) == other_before  # another rate point's chain: still done

@@ -28,7 +28,7 @@ from autoencoders.compression.learned import (
 )
 from autoencoders.compression.linear import PCACodec
 from autoencoders.compression.photographs import (
-    GREY, HELD_OUT, PRETRAIN_STAGES, TRAINING, CropSampler, PretrainStage, photograph,
+    GREY, HELD_OUT, PRETRAIN_STAGES, TRAINING, CropSampler, PretrainStage, photograph, pretrain_lineage,
 )
 from autoencoders.compression.rate_distortion import (
     at_rate, at_rates, mean_at_rates, mean_of_settings, measure, measure_images, rd_curve,
@@ -45,5 +45,6 @@ __all__ = [
     "rd_loss",
     "PCACodec",
     "GREY", "HELD_OUT", "PRETRAIN_STAGES", "TRAINING", "CropSampler", "PretrainStage", "photograph",
+    "pretrain_lineage",
     "at_rate", "at_rates", "mean_at_rates", "mean_of_settings", "measure", "measure_images", "rd_curve",
 ]

@@ -151,3 +151,12 @@ PRETRAIN_STAGES = (
         model="hyperprior",
     ),
 )
+
+
+def pretrain_lineage(name: str) -> list[PretrainStage]:
+    """The stage ``name`` and every stage it starts from, in that order, back to the shared start."""
+    by_name = {s.name: s for s in PRETRAIN_STAGES}
+    chain = [by_name[name]]
+    while chain[-1].init is not None:
+        chain.append(by_name[chain[-1].init])
+    return chain
